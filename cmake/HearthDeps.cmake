@@ -1,0 +1,17 @@
+# SPDX-License-Identifier: Apache-2.0
+# Every dependency is a Debian 12 package installed by scripts/setup.sh.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium>=1.0.18)
+find_package(Threads REQUIRED)
+find_package(OpenSSL 3 REQUIRED)
+find_package(Boost 1.74 REQUIRED)
+find_package(Protobuf 3.21 REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(tl-expected REQUIRED)
+find_package(tomlplusplus REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+if(HEARTH_BUILD_TESTS)
+  find_package(Catch2 2 REQUIRED)
+endif()
