@@ -4,11 +4,11 @@
 // Both are bound to the TLS connection by a keying-material exporter value,
 // so a signature relayed through another connection does not verify.
 //
-//   register:  "hearth.v1.register" | lp(token) | lp(handle) | identity_key | exporter
-//   login:     "hearth.v1.login"    | challenge | exporter   | account_id
+//   register:  lp("hearth.v1.register") | lp(token) | lp(handle) | lp(identity_key) | lp(exporter)
+//   login:     lp("hearth.v1.login") | lp(challenge) | lp(exporter) | lp(account_id)
 //
-// lp(x) is a 4-byte big-endian length followed by x; labels are written with
-// lp() too. Fixed-size fields are written as they are.
+// lp(x) is a 4-byte big-endian length followed by x, so no field can run
+// into the next.
 
 #include <string_view>
 
