@@ -2,6 +2,10 @@
 // The only place that touches the generated protobuf types.
 #include "common/wire/codec.h"
 
+#include <mutex>
+
+#include <google/protobuf/stubs/logging.h>
+
 #include "common/wire/framing.h"
 #include "hearth/v1/hearth.pb.h"
 
@@ -474,6 +478,11 @@ Bytes encode_with_length(const Frame& frame) {
 }
 
 Result<Frame, DecodeFailure> decode(BytesView body) {
+  // Protobuf logs every invalid UTF-8 string it parses to stderr. Hostile
+  // input would turn that into a log flood; the failure is returned as a
+  // typed error and counted by the caller instead.
+  static std::once_flag quiet;
+  std::call_once(quiet, [] { google::protobuf::SetLogHandler(nullptr); });
   pb::Frame f;
   if (body.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()) ||
       !f.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
