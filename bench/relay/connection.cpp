@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "bench/relay/connection.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "bench/relay/relay_process.h"
+#include "common/wire/auth.h"
+#include "common/wire/codec.h"
+#include "common/wire/framing.h"
+
+namespace hearth::bench {
+namespace {
+
+constexpr std::size_t kReadBuffer = 32 * 1024;  // one TLS record (16 KiB) plus a partial frame
+constexpr auto kCallTimeout = std::chrono::seconds(30);
+constexpr std::uint8_t kDelivered = 1;
+constexpr std::uint8_t kOwn = 2;
+constexpr std::uint64_t kApplication = 1;  // hearth.v1.ENVELOPE_KIND_APPLICATION
+
+std::int64_t steady_ns(std::chrono::steady_clock::time_point t) noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+std::int64_t now_ns() noexcept { return steady_ns(std::chrono::steady_clock::now()); }
+
+bool same(BytesView a, const Bytes& b) noexcept {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
+}
+
+// SHA-256 of the peer certificate's DER SubjectPublicKeyInfo (the invite's pin).
+std::optional<crypto::Digest> peer_spki_sha256(SSL* ssl) {
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr) return std::nullopt;
+  EVP_PKEY* key = X509_get0_pubkey(cert);
+  if (key == nullptr) return std::nullopt;
+  const int len = i2d_PUBKEY(key, nullptr);
+  if (len <= 0) return std::nullopt;
+  Bytes der(static_cast<std::size_t>(len));
+  unsigned char* p = der.data();
+  if (i2d_PUBKEY(key, &p) != len) return std::nullopt;
+  return crypto::sha256(der);
+}
+
+void log_exception(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    std::fprintf(stderr, "hearth-bench: connection reader ended: %s\n", x.what());
+  }
+}
+
+}  // namespace
+
+Connection::Connection(asio::io_context& io, asio::ssl::context& tls, Shared& shared, std::size_t index)
+    : io_(io),
+      shared_(shared),
+      index_(index),
+      stream_(io, tls),
+      key_(crypto::ed25519_generate()),
+      answer_timer_(io),
+      send_timer_(io) {}
+
+asio::awaitable<void> Connection::open(tcp::endpoint relay, BytesView spki_pin, std::string token) {
+  boost::system::error_code ec;
+  co_await stream_.lowest_layer().async_connect(relay, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) throw BenchError("connect to " + relay.address().to_string() + ":" + std::to_string(relay.port()) + " failed: " + ec.message());
+  stream_.lowest_layer().set_option(tcp::no_delay(true));
+  co_await stream_.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) throw BenchError("TLS handshake failed: " + ec.message());
+
+  SSL* ssl = stream_.native_handle();
+  if (SSL_version(ssl) != TLS1_3_VERSION) throw BenchError("the relay negotiated a TLS version below 1.3");
+  if (!spki_pin.empty()) {
+    auto digest = peer_spki_sha256(ssl);
+    if (!digest || !same(spki_pin, Bytes(digest->begin(), digest->end())))
+      throw BenchError("the relay's public key does not match the pin (SPKI SHA-256)");
+  }
+  Bytes exporter(wire::kTlsExporterSize);
+  if (SSL_export_keying_material(ssl, exporter.data(), exporter.size(), wire::kTlsExporterLabel.data(),
+                                 wire::kTlsExporterLabel.size(), nullptr, 0, 0) != 1)
+    throw BenchError("SSL_export_keying_material failed");
+
+  asio::co_spawn(io_, read_loop(), log_exception);
+
+  auto hello = co_await call(wire::Hello{wire::kProtocolVersion, "hearth-bench/0.1"}, "Hello");
+  const auto* hello_ok = std::get_if<wire::HelloOk>(&hello.body);
+  if (hello_ok == nullptr) throw BenchError(std::string("Hello answered with ") + wire::kind_name(hello.body));
+  if (hello_ok->max_frame_size >= wire::kMinMaxFrameSize) max_frame_ = hello_ok->max_frame_size;
+
+  const std::string handle = "bench-" + to_hex(crypto::random_bytes(6)) + "-" + std::to_string(index_);
+  const Bytes identity(key_.public_key.begin(), key_.public_key.end());
+  const auto transcript = wire::register_transcript(token, handle, identity, exporter);
+  const auto sig = crypto::ed25519_sign(key_, transcript);
+  auto reg = co_await call(wire::Register{std::move(token), handle, identity, Bytes(sig.begin(), sig.end())}, "Register");
+  const auto* reg_ok = std::get_if<wire::RegisterOk>(&reg.body);
+  if (reg_ok == nullptr) throw BenchError(std::string("Register answered with ") + wire::kind_name(reg.body));
+  account_ = reg_ok->account;
+}
+
+asio::awaitable<void> Connection::create_room(RoomState& room) {
+  auto created = co_await call(wire::CreateRoom{room.id, {}, 0}, "CreateRoom");
+  const auto* ok = std::get_if<wire::CreateRoomOk>(&created.body);
+  if (ok == nullptr) throw BenchError(std::string("CreateRoom answered with ") + wire::kind_name(created.body));
+  Epoch epoch = ok->epoch;
+  std::vector<wire::RosterChange> changes;
+  for (std::size_t i = 1; i < room.members.size(); ++i) {
+    changes.push_back(wire::RosterChange{wire::RosterOp::Add, room.members[i]->account(), wire::Role::Member});
+    if (changes.size() < wire::kMaxListItems && i + 1 < room.members.size()) continue;
+    wire::SubmitBundle bundle{room.id, epoch, EnvelopeId{crypto::random_bytes(wire::kEnvelopeIdSize)},
+                              crypto::random_bytes(64), {}, std::move(changes)};
+    changes.clear();
+    auto answer = co_await call(std::move(bundle), "SubmitBundle");
+    const auto* bundle_ok = std::get_if<wire::BundleOk>(&answer.body);
+    if (bundle_ok == nullptr) throw BenchError(std::string("SubmitBundle answered with ") + wire::kind_name(answer.body));
+    if (bundle_ok->new_epoch.v != epoch.v + 1)
+      throw BenchError("SubmitBundle on epoch " + std::to_string(epoch.v) + " returned new epoch " +
+                       std::to_string(bundle_ok->new_epoch.v));
+    epoch = bundle_ok->new_epoch;
+    room.head = std::max(room.head, bundle_ok->seq.v);
+  }
+  room.epoch = epoch;
+}
+
+asio::awaitable<void> Connection::sync() {
+  auto answer = co_await call(wire::Sync{}, "Sync");
+  const auto* ok = std::get_if<wire::SyncOk>(&answer.body);
+  if (ok == nullptr) throw BenchError(std::string("Sync answered with ") + wire::kind_name(answer.body));
+  if (!ok->gaps.empty()) throw BenchError("SyncOk reported a history gap on a fresh room");
+  if (room_ != nullptr) {
+    auto it = std::find_if(ok->rooms.begin(), ok->rooms.end(),
+                           [&](const wire::RoomSyncState& s) { return s.room == room_->id; });
+    if (it == ok->rooms.end()) throw BenchError("SyncOk does not list the room this member was added to");
+    if (it->epoch != room_->epoch)
+      throw BenchError("SyncOk names epoch " + std::to_string(it->epoch.v) + ", the room's creator saw " +
+                       std::to_string(room_->epoch.v));
+    base_ = it->head.v;
+    contiguous_ = base_;
+    max_seen_ = base_;
+    acked_ = 0;
+    room_->head = std::max(room_->head, base_);
+  }
+  synced_ = true;
+}
+
+asio::awaitable<wire::Frame> Connection::call(wire::Message body, const char* what) {
+  if (closed_) throw BenchError(std::string(what) + ": connection closed (" + close_reason_ + ")");
+  const auto id = next_request_id_++;
+  awaiting_id_ = id;
+  answer_.reset();
+  queue(wire::encode_with_length(wire::Frame{id, std::move(body)}));
+  answer_timer_.expires_after(kCallTimeout);
+  boost::system::error_code ec;
+  co_await answer_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  awaiting_id_ = 0;
+  if (!answer_) {
+    if (closed_) throw BenchError(std::string(what) + ": connection closed (" + close_reason_ + ")");
+    throw BenchError(std::string(what) + ": no answer within 30 s");
+  }
+  if (const auto* e = std::get_if<wire::Error>(&answer_->body)) {
+    throw BenchError(std::string(what) + " refused: " + wire::to_string(e->code) + " (" + e->message + ")");
+  }
+  co_return std::move(*answer_);
+}
+
+asio::awaitable<void> Connection::read_loop() {
+  in_.resize(kReadBuffer);
+  for (;;) {
+    boost::system::error_code ec;
+    const std::size_t n = co_await stream_.async_read_some(
+        asio::buffer(in_.data() + in_len_, in_.size() - in_len_), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      fail(ec.message());
+      co_return;
+    }
+    in_len_ += n;
+    std::size_t pos = 0;
+    std::size_t need = 0;
+    while (in_len_ - pos >= wire::kLengthPrefixSize) {
+      auto len = wire::check_length(BytesView(in_.data() + pos, wire::kLengthPrefixSize), max_frame_);
+      if (!len) {
+        fail("framing: " + wire::to_string(len.error()));
+        co_return;
+      }
+      const std::size_t total = wire::kLengthPrefixSize + *len;
+      if (in_len_ - pos < total) {
+        need = total;
+        break;
+      }
+      on_frame(BytesView(in_.data() + pos + wire::kLengthPrefixSize, *len));
+      if (closed_) co_return;
+      pos += total;
+    }
+    if (pos > 0) {
+      std::memmove(in_.data(), in_.data() + pos, in_len_ - pos);
+      in_len_ -= pos;
+    }
+    if (need > in_.size()) in_.resize(need);  // a frame larger than the buffer: grow to hold it
+    if (in_len_ == in_.size()) in_.resize(in_.size() * 2);
+  }
+}
+
+void Connection::on_frame(BytesView body) {
+  const auto now = now_ns();
+  if (auto d = scan_deliver(body)) {
+    on_deliver(*d, now);
+    return;
+  }
+  ++shared_.stats.full_decodes;
+  auto frame = wire::decode(body);
+  if (!frame) {
+    ++shared_.stats.errors["undecodable frame: " + wire::to_string(frame.error().code) + " " + frame.error().detail];
+    fail("undecodable frame from the relay");
+    return;
+  }
+  on_full_frame(std::move(*frame), now);
+}
+
+void Connection::on_full_frame(wire::Frame frame, std::int64_t now_ns_value) {
+  if (frame.request_id != 0) {
+    if (frame.request_id == awaiting_id_) {
+      answer_ = std::move(frame);
+      answer_timer_.cancel();
+    } else if (in_flight_.count(frame.request_id) != 0) {
+      on_send_answer(frame.request_id, frame.body, now_ns_value);
+    } else {
+      ++shared_.stats.errors[std::string("answer to no request: ") + wire::kind_name(frame.body)];
+    }
+    return;
+  }
+  std::visit(wire::Overloaded{
+                 [&](const wire::Deliver& d) {
+                   DeliverView v;
+                   v.room = d.room.v;
+                   v.seq = d.seq.v;
+                   v.kind = static_cast<std::uint64_t>(d.kind);
+                   v.sender = d.sender.v;
+                   v.epoch = d.epoch.v;
+                   v.payload = d.payload;
+                   on_deliver(v, now_ns_value);
+                 },
+                 [&](const wire::Error& e) { ++shared_.stats.errors["pushed Error " + wire::to_string(e.code)]; },
+                 [&](const auto& other) { ++shared_.stats.errors[std::string("unexpected push: ") + wire::kind_name(other)]; },
+             },
+             frame.body);
+}
+
+void Connection::on_deliver(const DeliverView& d, std::int64_t now_ns_value) {
+  if (!synced_) return;  // the backlog before SyncOk is set-up history, not load
+  auto& stats = shared_.stats;
+  if (room_ == nullptr || !same(d.room, room_->id.v)) {
+    ++stats.errors["Deliver for a room the member is not in"];
+    return;
+  }
+  if (d.seq <= base_) {
+    ++stats.duplicates;  // history from before this member's SyncOk, delivered again
+    return;
+  }
+  const auto idx = static_cast<std::size_t>(d.seq - base_ - 1);
+  if (idx < marks_.size() && (marks_[idx] & kDelivered) != 0) {
+    ++stats.duplicates;
+    return;
+  }
+  if (d.seq < max_seen_) ++stats.out_of_order;
+  max_seen_ = std::max(max_seen_, d.seq);
+  mark(d.seq, kDelivered);
+  if (d.kind != kApplication || !stats.recording) return;
+  if (same(d.sender, account_.v)) {
+    ++stats.echoes;
+    return;
+  }
+  ++stats.deliveries;
+  if (d.payload.size() >= sizeof(std::int64_t)) {
+    std::int64_t sent = 0;
+    std::memcpy(&sent, d.payload.data(), sizeof sent);
+    stats.delivery_latency.record(now_ns_value - sent);
+  }
+}
+
+void Connection::on_send_answer(std::uint64_t request_id, const wire::Message& body, std::int64_t now_ns_value) {
+  auto it = in_flight_.find(request_id);
+  const std::int64_t queued_at = it->second;
+  in_flight_.erase(it);
+  auto& stats = shared_.stats;
+  if (const auto* ok = std::get_if<wire::SendOk>(&body)) {
+    mark(ok->seq.v, kOwn);
+    room_->head = std::max(room_->head, ok->seq.v);
+    if (stats.recording) {
+      ++stats.publishes;
+      stats.ack_latency.record(now_ns_value - queued_at);
+    }
+  } else if (const auto* e = std::get_if<wire::Error>(&body)) {
+    ++stats.errors["SendEnvelope refused: " + wire::to_string(e->code)];
+  } else {
+    ++stats.errors[std::string("SendEnvelope answered with ") + wire::kind_name(body)];
+  }
+  if (closed_loop_ && !shared_.stopping && !closed_) send_envelope(now_ns_value);
+}
+
+void Connection::mark(std::uint64_t seq, std::uint8_t bit) noexcept {
+  if (seq <= base_) return;
+  const auto idx = static_cast<std::size_t>(seq - base_ - 1);
+  if (idx >= marks_.size()) marks_.resize(idx + 1, 0);
+  marks_[idx] = static_cast<std::uint8_t>(marks_[idx] | bit);
+  while (contiguous_ - base_ < marks_.size() && marks_[static_cast<std::size_t>(contiguous_ - base_)] != 0) ++contiguous_;
+}
+
+bool Connection::caught_up() const noexcept { return room_ == nullptr || contiguous_ >= room_->head; }
+
+std::uint64_t Connection::missing() const noexcept {
+  if (room_ == nullptr) return 0;
+  std::uint64_t n = 0;
+  for (std::uint64_t seq = contiguous_ + 1; seq <= room_->head; ++seq) {
+    const auto idx = static_cast<std::size_t>(seq - base_ - 1);
+    if (idx >= marks_.size() || marks_[idx] == 0) ++n;
+  }
+  return n;
+}
+
+void Connection::start_closed_loop(std::size_t window) {
+  closed_loop_ = true;
+  window_ = window;
+  payload_.assign(shared_.options.payload, 0x5a);
+  const auto now = now_ns();
+  for (std::size_t i = 0; i < window_; ++i) send_envelope(now);
+}
+
+void Connection::start_open_loop(std::chrono::nanoseconds interval, std::chrono::nanoseconds phase) {
+  payload_.assign(shared_.options.payload, 0x5a);
+  asio::co_spawn(io_, open_loop(interval, phase), log_exception);
+}
+
+asio::awaitable<void> Connection::open_loop(std::chrono::nanoseconds interval, std::chrono::nanoseconds phase) {
+  // Open loop: envelopes are due on a fixed schedule whatever the relay
+  // answers; one that is late goes out at once and its latency is measured
+  // from when it was due, so a slow relay cannot hide its queueing.
+  auto next = std::chrono::steady_clock::now() + phase;
+  while (!shared_.stopping && !closed_) {
+    send_timer_.expires_at(next);
+    boost::system::error_code ec;
+    co_await send_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::operation_aborted) co_return;
+    const auto now = std::chrono::steady_clock::now();
+    while (next <= now && !shared_.stopping && !closed_) {
+      send_envelope(steady_ns(next));
+      next += interval;
+    }
+  }
+}
+
+void Connection::send_envelope(std::int64_t stamp_ns) {
+  if (closed_ || room_ == nullptr) return;
+  const auto id = next_request_id_++;
+  std::memcpy(payload_.data(), &stamp_ns, sizeof stamp_ns);
+  wire::SendEnvelope env{room_->id, EnvelopeId{crypto::random_bytes(wire::kEnvelopeIdSize)}, room_->epoch, payload_};
+  queue(wire::encode_with_length(wire::Frame{id, std::move(env)}));
+  in_flight_.emplace(id, now_ns());
+}
+
+void Connection::ack_if_moved() {
+  if (!synced_ || closed_ || room_ == nullptr || contiguous_ <= acked_) return;
+  acked_ = contiguous_;
+  queue(wire::encode_with_length(wire::Frame{0, wire::Ack{{wire::Cursor{room_->id, Seq{acked_}}}}}));
+}
+
+void Connection::queue(const Bytes& frame) {
+  if (closed_) return;
+  out_.insert(out_.end(), frame.begin(), frame.end());
+  if (writing_ || flush_posted_) return;
+  // Defer to the end of this event-loop turn so that everything queued in
+  // it (e.g. refills for a batch of SendOk) leaves in one TLS write.
+  flush_posted_ = true;
+  asio::post(io_, [this] {
+    flush_posted_ = false;
+    flush();
+  });
+}
+
+void Connection::flush() {
+  if (writing_ || out_.empty() || closed_) return;
+  writing_buf_.swap(out_);
+  out_.clear();
+  writing_ = true;
+  asio::async_write(stream_, asio::buffer(writing_buf_), [this](const boost::system::error_code& ec, std::size_t) {
+    writing_ = false;
+    writing_buf_.clear();
+    if (ec) {
+      fail(ec.message());
+      return;
+    }
+    flush();
+  });
+}
+
+void Connection::fail(const std::string& why) {
+  if (closed_) return;
+  closed_ = true;
+  close_reason_ = why;
+  if (!closing_) {
+    ++shared_.stats.dropped_connections;
+    ++shared_.stats.errors["connection lost: " + why];
+  }
+  boost::system::error_code ignored;
+  stream_.lowest_layer().close(ignored);
+  answer_timer_.cancel();
+  send_timer_.cancel();
+}
+
+void Connection::close() noexcept {
+  closing_ = true;
+  try {
+    fail("closed by the bench");
+  } catch (const std::exception&) {
+    closed_ = true;  // only the error bookkeeping can throw (allocation); the socket is what matters
+  }
+}
+
+}  // namespace hearth::bench
