@@ -67,8 +67,10 @@ class Runner {
   // failure stops new tasks and is rethrown once the running ones end. A
   // watchdog closes every connection if the phase takes too long, so no
   // half-open connection can hang the bench.
-  asio::awaitable<void> pool(const std::string& phase, std::size_t count,
-                             std::function<asio::awaitable<void>(std::size_t)> task) {
+  // Callers pass named locals only (see Connection::call on GCC 12 and
+  // temporaries in co_await expressions).
+  asio::awaitable<void> pool(const char* phase, std::size_t count,
+                             const std::function<asio::awaitable<void>(std::size_t)>& task) {
     std::size_t next = 0;
     std::size_t running = std::min(options_.setup_concurrency, count);
     std::optional<std::string> failure;
@@ -104,13 +106,13 @@ class Runner {
       co_await done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
     watchdog.cancel();
-    if (failure) throw BenchError("set-up phase '" + phase + "' failed: " + *failure);
+    if (failure) throw BenchError(std::string("set-up phase '") + phase + "' failed: " + *failure);
   }
 
   asio::awaitable<tcp::endpoint> resolve() {
     tcp::resolver resolver(io_);
-    auto results = co_await resolver.async_resolve(target_.endpoint.host, std::to_string(target_.endpoint.port),
-                                                   asio::use_awaitable);
+    const std::string port = std::to_string(target_.endpoint.port);
+    auto results = co_await resolver.async_resolve(target_.endpoint.host, port, asio::use_awaitable);
     if (results.empty()) throw BenchError("cannot resolve " + target_.endpoint.host);
     co_return results.begin()->endpoint();
   }
@@ -165,13 +167,18 @@ class Runner {
       }
     }
 
-    co_await pool("connect and register", n, [&](std::size_t i) -> asio::awaitable<void> {
+    const std::function<asio::awaitable<void>(std::size_t)> open = [&](std::size_t i) -> asio::awaitable<void> {
       co_await conns_[i]->open(endpoint, target_.endpoint.spki_pin, target_.invite_tokens.at(i));
-    });
-    co_await pool("create rooms", options_.rooms, [&](std::size_t r) -> asio::awaitable<void> {
+    };
+    const std::function<asio::awaitable<void>(std::size_t)> create = [&](std::size_t r) -> asio::awaitable<void> {
       co_await shared_.rooms[r].members.front()->create_room(shared_.rooms[r]);
-    });
-    co_await pool("sync", n, [&](std::size_t i) -> asio::awaitable<void> { co_await conns_[i]->sync(); });
+    };
+    const std::function<asio::awaitable<void>(std::size_t)> sync = [&](std::size_t i) -> asio::awaitable<void> {
+      co_await conns_[i]->sync();
+    };
+    co_await pool("connect and register", n, open);
+    co_await pool("create rooms", options_.rooms, create);
+    co_await pool("sync", n, sync);
     report_.setup_s = seconds_since(t_setup);
 
     asio::co_spawn(io_, sampler(), asio::detached);

@@ -64,7 +64,7 @@ Connection::Connection(asio::io_context& io, asio::ssl::context& tls, Shared& sh
       answer_timer_(io),
       send_timer_(io) {}
 
-asio::awaitable<void> Connection::open(tcp::endpoint relay, BytesView spki_pin, std::string token) {
+asio::awaitable<void> Connection::open(tcp::endpoint relay, BytesView spki_pin, const std::string& token) {
   boost::system::error_code ec;
   co_await stream_.lowest_layer().async_connect(relay, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) throw BenchError("connect to " + relay.address().to_string() + ":" + std::to_string(relay.port()) + " failed: " + ec.message());
@@ -86,7 +86,8 @@ asio::awaitable<void> Connection::open(tcp::endpoint relay, BytesView spki_pin, 
 
   asio::co_spawn(io_, read_loop(), log_exception);
 
-  auto hello = co_await call(wire::Hello{wire::kProtocolVersion, "hearth-bench/0.1"}, "Hello");
+  wire::Message hello_msg = wire::Hello{wire::kProtocolVersion, "hearth-bench/0.1"};
+  auto hello = co_await call(std::move(hello_msg), "Hello");
   const auto* hello_ok = std::get_if<wire::HelloOk>(&hello.body);
   if (hello_ok == nullptr) throw BenchError(std::string("Hello answered with ") + wire::kind_name(hello.body));
   if (hello_ok->max_frame_size >= wire::kMinMaxFrameSize) max_frame_ = hello_ok->max_frame_size;
@@ -95,14 +96,16 @@ asio::awaitable<void> Connection::open(tcp::endpoint relay, BytesView spki_pin, 
   const Bytes identity(key_.public_key.begin(), key_.public_key.end());
   const auto transcript = wire::register_transcript(token, handle, identity, exporter);
   const auto sig = crypto::ed25519_sign(key_, transcript);
-  auto reg = co_await call(wire::Register{std::move(token), handle, identity, Bytes(sig.begin(), sig.end())}, "Register");
+  wire::Message reg_msg = wire::Register{token, handle, identity, Bytes(sig.begin(), sig.end())};
+  auto reg = co_await call(std::move(reg_msg), "Register");
   const auto* reg_ok = std::get_if<wire::RegisterOk>(&reg.body);
   if (reg_ok == nullptr) throw BenchError(std::string("Register answered with ") + wire::kind_name(reg.body));
   account_ = reg_ok->account;
 }
 
 asio::awaitable<void> Connection::create_room(RoomState& room) {
-  auto created = co_await call(wire::CreateRoom{room.id, {}, 0}, "CreateRoom");
+  wire::Message create_msg = wire::CreateRoom{room.id, {}, 0};
+  auto created = co_await call(std::move(create_msg), "CreateRoom");
   const auto* ok = std::get_if<wire::CreateRoomOk>(&created.body);
   if (ok == nullptr) throw BenchError(std::string("CreateRoom answered with ") + wire::kind_name(created.body));
   Epoch epoch = ok->epoch;
@@ -110,8 +113,8 @@ asio::awaitable<void> Connection::create_room(RoomState& room) {
   for (std::size_t i = 1; i < room.members.size(); ++i) {
     changes.push_back(wire::RosterChange{wire::RosterOp::Add, room.members[i]->account(), wire::Role::Member});
     if (changes.size() < wire::kMaxListItems && i + 1 < room.members.size()) continue;
-    wire::SubmitBundle bundle{room.id, epoch, EnvelopeId{crypto::random_bytes(wire::kEnvelopeIdSize)},
-                              crypto::random_bytes(64), {}, std::move(changes)};
+    wire::Message bundle = wire::SubmitBundle{room.id, epoch, EnvelopeId{crypto::random_bytes(wire::kEnvelopeIdSize)},
+                                              crypto::random_bytes(64), {}, std::move(changes)};
     changes.clear();
     auto answer = co_await call(std::move(bundle), "SubmitBundle");
     const auto* bundle_ok = std::get_if<wire::BundleOk>(&answer.body);
@@ -126,7 +129,8 @@ asio::awaitable<void> Connection::create_room(RoomState& room) {
 }
 
 asio::awaitable<void> Connection::sync() {
-  auto answer = co_await call(wire::Sync{}, "Sync");
+  wire::Message sync_msg = wire::Sync{};
+  auto answer = co_await call(std::move(sync_msg), "Sync");
   const auto* ok = std::get_if<wire::SyncOk>(&answer.body);
   if (ok == nullptr) throw BenchError(std::string("Sync answered with ") + wire::kind_name(answer.body));
   if (!ok->gaps.empty()) throw BenchError("SyncOk reported a history gap on a fresh room");
@@ -146,7 +150,7 @@ asio::awaitable<void> Connection::sync() {
   synced_ = true;
 }
 
-asio::awaitable<wire::Frame> Connection::call(wire::Message body, const char* what) {
+asio::awaitable<wire::Frame> Connection::call(wire::Message&& body, const char* what) {
   if (closed_) throw BenchError(std::string(what) + ": connection closed (" + close_reason_ + ")");
   const auto id = next_request_id_++;
   awaiting_id_ = id;

@@ -38,7 +38,7 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   /// Connects, checks the pin, registers with `token`. Throws BenchError.
-  [[nodiscard]] asio::awaitable<void> open(tcp::endpoint relay, BytesView spki_pin, std::string token);
+  [[nodiscard]] asio::awaitable<void> open(tcp::endpoint relay, BytesView spki_pin, const std::string& token);
   /// Creates `room` and adds every other member. Throws BenchError.
   [[nodiscard]] asio::awaitable<void> create_room(RoomState& room);
   /// Sync{} and wait for SyncOk. Throws BenchError.
@@ -64,7 +64,10 @@ class Connection {
   void close() noexcept;
 
  private:
-  [[nodiscard]] asio::awaitable<wire::Frame> call(wire::Message body, const char* what);
+  // GCC 12 miscompiles temporaries with destructors inside a co_await
+  // expression (double free); callers build the message in a named local
+  // and pass it as an rvalue reference, so no temporary spans a suspension.
+  [[nodiscard]] asio::awaitable<wire::Frame> call(wire::Message&& body, const char* what);
   [[nodiscard]] asio::awaitable<void> read_loop();
   void on_frame(BytesView body);
   void on_deliver(const DeliverView& d, std::int64_t now_ns);
