@@ -298,10 +298,30 @@ void Connection::on_send_answer(std::uint64_t request_id, const wire::Message& b
     }
   } else if (const auto* e = std::get_if<wire::Error>(&body)) {
     ++stats.errors["SendEnvelope refused: " + wire::to_string(e->code)];
+    refill_later();
+    return;
   } else {
     ++stats.errors[std::string("SendEnvelope answered with ") + wire::kind_name(body)];
   }
   if (closed_loop_ && !shared_.stopping && !closed_) send_envelope(now_ns_value);
+}
+
+void Connection::refill_later() {
+  // A refused send (e.g. RateLimited) is not retried at once: that would
+  // turn the closed loop into a busy loop of refusals.
+  if (!closed_loop_ || shared_.stopping || closed_) return;
+  ++deferred_;
+  if (backoff_armed_) return;
+  backoff_armed_ = true;
+  send_timer_.expires_after(std::chrono::milliseconds(10));
+  send_timer_.async_wait([this](const boost::system::error_code& ec) {
+    backoff_armed_ = false;
+    const std::size_t n = deferred_;
+    deferred_ = 0;
+    if (ec || closed_ || shared_.stopping) return;
+    const auto now = now_ns();
+    for (std::size_t i = 0; i < n; ++i) send_envelope(now);
+  });
 }
 
 void Connection::mark(std::uint64_t seq, std::uint8_t bit) noexcept {

@@ -74,6 +74,7 @@ class Connection {
   void on_full_frame(wire::Frame frame, std::int64_t now_ns);
   void on_send_answer(std::uint64_t request_id, const wire::Message& body, std::int64_t now_ns);
   void mark(std::uint64_t seq, std::uint8_t bit) noexcept;
+  void refill_later();
   void send_envelope(std::int64_t stamp_ns);
   [[nodiscard]] asio::awaitable<void> open_loop(std::chrono::nanoseconds interval, std::chrono::nanoseconds phase);
   void queue(const Bytes& frame);
@@ -109,6 +110,8 @@ class Connection {
   // Sending.
   bool closed_loop_ = false;
   std::size_t window_ = 0;
+  std::size_t deferred_ = 0;  // refused sends waiting for the back-off timer
+  bool backoff_armed_ = false;
   std::unordered_map<std::uint64_t, std::int64_t> in_flight_;  // request id -> queued at (ns)
   Bytes payload_;
   asio::steady_timer send_timer_;
