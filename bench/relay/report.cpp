@@ -76,7 +76,9 @@ std::string format_text(const Report& r) {
     << opt_fixed(r.relay_rss_peak_mib, 1, " MiB") << ", VmHWM " << opt_fixed(r.relay_hwm_mib, 1, " MiB")
     << "; CPU " << opt_fixed(r.relay_cpu_pct, 1, "%") << " of one core; " << r.relay_state << "\n";
   s << "  bench  CPU " << fixed(r.bench_cpu_pct, 1) << "% of one core (one io thread); " << r.full_decodes
-    << " frames took the full decoder\n";
+    << " frames took the full decoder"
+    << (r.bench_cpu_pct > 90 ? " -- WARNING: the bench is near one full core, figures may be bench-limited" : "")
+    << "\n";
   s << "  loss   lost " << r.lost << ", duplicates " << r.duplicates << ", out of order " << r.out_of_order
     << ", unanswered sends " << r.unanswered_sends << ", dropped connections " << r.dropped_connections
     << (r.drained ? "" : ", DRAIN TIMED OUT") << "\n";
