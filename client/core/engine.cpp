@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "client/core/engine.h"
+
+#include <system_error>
+
+#include "client/core/engine_impl.h"
+#include "client/core/sqlite_store.h"
+#include "common/wire/invite.h"
+
+namespace hearth::client {
+
+// ---------------------------------------------------------------- Impl basics
+
+Engine::Impl::Impl(std::unique_ptr<LocalStore> store, EngineOptions options)
+    : work_(asio::make_work_guard(io_)),
+      store_(std::move(store)),
+      options_(std::move(options)),
+      clock_(options_.clock != nullptr ? options_.clock : &system_clock_),
+      tick_(io_),
+      backoff_timer_(io_) {}
+
+ClientResult<void> Engine::Impl::ensure_identity(bool create) {
+  if (identity_) return {};
+  auto seed = store_->identity_seed();
+  if (!seed) return fail(ClientError{ClientCode::Store, "cannot read the device key: " + seed.error().detail});
+  if (!*seed) {
+    if (!create) return fail(ClientError{ClientCode::NotRegistered, "this profile has no device key"});
+    auto key = crypto::ed25519_generate();
+    const auto new_seed = crypto::ed25519_seed(key);
+    if (auto r = store_->save_identity_seed(new_seed.view()); !r) {
+      return fail(ClientError{ClientCode::Store, "cannot store the device key: " + r.error().detail});
+    }
+    identity_ = std::move(key);
+    return {};
+  }
+  auto key = crypto::ed25519_from_seed(**seed);
+  if (!key) return fail(ClientError{ClientCode::Store, "the stored device key is invalid"});
+  identity_ = std::move(*key);
+  return {};
+}
+
+ClientResult<ProfileInfo> Engine::Impl::load_profile() {
+  if (profile_) return *profile_;
+  auto p = store_->profile();
+  if (!p) return fail(ClientError{ClientCode::Store, "cannot read the profile: " + p.error().detail});
+  if (!*p) return fail(ClientError{ClientCode::NotRegistered, "this profile is not registered with a relay"});
+  profile_ = **p;
+  return *profile_;
+}
+
+void Engine::Impl::store_failed(const StoreError& e, const char* what) {
+  emit(ErrorEvent{ClientError{ClientCode::Store, std::string(what) + ": " + store::to_string(e.code) + ": " + e.detail}});
+}
+
+void Engine::Impl::stop() {
+  {
+    std::lock_guard lock(stop_mutex_);
+    if (stopped_) return;
+    stopped_ = true;
+    asio::post(io_, [this] { shutdown(); });
+  }
+  if (!thread_.joinable()) return;
+  auto done = thread_done_.get_future();
+  if (done.wait_for(kStopTimeout) != std::future_status::ready) io_.stop();
+  thread_.join();
+}
+
+// ---------------------------------------------------------------- Engine
+
+ClientResult<std::unique_ptr<Engine>> Engine::open_profile(const std::filesystem::path& dir, EngineOptions options) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return fail(ClientError{ClientCode::Store, "cannot create the profile directory: " + ec.message()});
+  // The profile holds the device key: only its owner may read the directory.
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace, ec);
+  auto store = SqliteStore::open(dir / kProfileDbName);
+  if (!store) {
+    return fail(ClientError{ClientCode::Store, "cannot open the profile database: " + store::to_string(store.error().code) +
+                                                   ": " + store.error().detail});
+  }
+  return std::make_unique<Engine>(std::move(*store), std::move(options));
+}
+
+Engine::Engine(std::unique_ptr<LocalStore> store, EngineOptions options)
+    : impl_(std::make_unique<Impl>(std::move(store), std::move(options))) {
+  crypto::init();
+  Impl* impl = impl_.get();
+  impl->thread_ = std::thread([impl] {
+    impl->io_.run();
+    impl->thread_done_.set_value();
+  });
+  asio::co_spawn(impl->io_, impl->tick_loop(), [](std::exception_ptr) {});
+}
+
+Engine::~Engine() { stop(); }
+
+EventQueue& Engine::events() noexcept { return impl_->events_; }
+
+void Engine::stop() { impl_->stop(); }
+
+void Engine::drop_connection() {
+  Impl* impl = impl_.get();
+  std::lock_guard lock(impl->stop_mutex_);
+  if (impl->stopped_) return;
+  asio::post(impl->io_, [impl] {
+    if (impl->conn_) impl->conn_->close();
+  });
+}
+
+std::future<ClientResult<AccountId>> Engine::register_account(std::string invite, std::string handle, bool system_ca) {
+  Impl* impl = impl_.get();
+  auto promise = std::make_shared<std::promise<ClientResult<AccountId>>>();
+  auto future = promise->get_future();
+  auto run = [impl, promise, invite = std::move(invite), handle = std::move(handle), system_ca] {
+    auto refuse = [&](ClientCode code, std::string detail) { promise->set_value(fail(ClientError{code, std::move(detail)})); };
+    auto parsed = wire::parse_invite(invite);
+    if (!parsed) return refuse(ClientCode::InvalidInvite, "invalid invite: " + wire::to_string(parsed.error()));
+    if (handle.empty() || handle.size() > wire::kMaxHandleSize) {
+      return refuse(ClientCode::InvalidArgument, "a handle has 1 to " + std::to_string(wire::kMaxHandleSize) + " bytes");
+    }
+    auto existing = impl->store_->profile();
+    if (!existing) return refuse(ClientCode::Store, "cannot read the profile: " + existing.error().detail);
+    if (*existing && !(*existing)->account.empty()) {
+      return refuse(ClientCode::AlreadyRegistered, "this profile is already registered as " + (*existing)->handle);
+    }
+    if (impl->registration_ || impl->session_running_) return refuse(ClientCode::InvalidArgument, "a session is already running");
+    if (auto r = impl->ensure_identity(true); !r) return promise->set_value(fail(r.error()));
+    ProfileInfo p{parsed->host, parsed->port, system_ca ? Bytes{} : parsed->spki_pin, AccountId{}, handle};
+    if (auto r = impl->store_->save_profile(p); !r) return refuse(ClientCode::Store, "cannot save the profile: " + r.error().detail);
+    impl->profile_ = p;
+    impl->registration_ = Impl::Registration{parsed->token, handle, promise};
+    impl->start_session();
+  };
+  {
+    std::lock_guard lock(impl->stop_mutex_);
+    if (impl->stopped_) {
+      promise->set_value(fail(ClientError{ClientCode::Stopped, "the engine is stopped"}));
+      return future;
+    }
+    asio::post(impl->io_, std::move(run));
+  }
+  return future;
+}
+
+std::future<ClientResult<void>> Engine::start() {
+  Impl* impl = impl_.get();
+  auto promise = std::make_shared<std::promise<ClientResult<void>>>();
+  auto future = promise->get_future();
+  std::lock_guard lock(impl->stop_mutex_);
+  if (impl->stopped_) {
+    promise->set_value(fail(ClientError{ClientCode::Stopped, "the engine is stopped"}));
+    return future;
+  }
+  asio::post(impl->io_, [impl, promise] {
+    if (impl->online_) {
+      promise->set_value(ClientResult<void>{});
+      return;
+    }
+    auto profile = impl->load_profile();
+    if (!profile) return promise->set_value(fail(profile.error()));
+    if (profile->account.empty() && !impl->registration_) {
+      return promise->set_value(fail(ClientError{ClientCode::NotRegistered, "this profile is not registered with a relay"}));
+    }
+    impl->start_waiters_.push_back(std::move(*promise));
+    impl->start_session();
+  });
+  return future;
+}
+
+std::future<ClientResult<RoomId>> Engine::create_room(std::uint64_t lifetime_ms) {
+  Impl* impl = impl_.get();
+  return impl->spawn<RoomId>([impl, lifetime_ms] { return impl->create_room(lifetime_ms); });
+}
+
+std::future<ClientResult<Seq>> Engine::add_member(RoomId room, std::string handle) {
+  Impl* impl = impl_.get();
+  return impl->spawn<Seq>([impl, room = std::move(room), handle = std::move(handle)]() -> asio::awaitable<ClientResult<Seq>> {
+    auto info = co_await impl->lookup(handle);
+    if (!info) co_return fail(info.error());
+    // Named vectors: GCC 12 miscompiles braced lists inside co_await arguments.
+    std::vector<wire::RosterChange> changes;
+    changes.push_back(wire::RosterChange{wire::RosterOp::Add, info->account, wire::Role::Member});
+    std::vector<wire::WelcomeFor> welcomes;
+    welcomes.push_back(wire::WelcomeFor{info->account, Bytes(kOpaqueWelcome.begin(), kOpaqueWelcome.end())});
+    co_return co_await impl->submit_bundle(room, std::move(changes), std::move(welcomes));
+  });
+}
+
+std::future<ClientResult<Seq>> Engine::remove_member(RoomId room, std::string handle) {
+  Impl* impl = impl_.get();
+  return impl->spawn<Seq>([impl, room = std::move(room), handle = std::move(handle)]() -> asio::awaitable<ClientResult<Seq>> {
+    auto info = co_await impl->lookup(handle);
+    if (!info) co_return fail(info.error());
+    std::vector<wire::RosterChange> changes;
+    changes.push_back(wire::RosterChange{wire::RosterOp::Remove, info->account, wire::Role::Member});
+    co_return co_await impl->submit_bundle(room, std::move(changes), std::vector<wire::WelcomeFor>{});
+  });
+}
+
+std::future<ClientResult<Seq>> Engine::leave_room(RoomId room) {
+  Impl* impl = impl_.get();
+  return impl->spawn<Seq>([impl, room = std::move(room)]() -> asio::awaitable<ClientResult<Seq>> {
+    if (!impl->profile_ || impl->profile_->account.empty()) {
+      co_return fail(ClientError{ClientCode::NotRegistered, "this profile is not registered with a relay"});
+    }
+    std::vector<wire::RosterChange> changes;
+    changes.push_back(wire::RosterChange{wire::RosterOp::Remove, impl->profile_->account, wire::Role::Member});
+    co_return co_await impl->submit_bundle(room, std::move(changes), std::vector<wire::WelcomeFor>{});
+  });
+}
+
+std::future<ClientResult<void>> Engine::close_room(RoomId room) {
+  Impl* impl = impl_.get();
+  return impl->spawn<void>([impl, room = std::move(room)]() -> asio::awaitable<ClientResult<void>> {
+    auto r = co_await impl->request(wire::CloseRoom{room});
+    if (!r) co_return fail(r.error());
+    if (std::get_if<wire::CloseRoomOk>(&*r) == nullptr) {
+      co_return fail(ClientError{ClientCode::Protocol, std::string("expected CloseRoomOk, the relay sent ") + wire::kind_name(*r)});
+    }
+    impl->on_room_closed(room);
+    co_return ClientResult<void>{};
+  });
+}
+
+namespace {
+
+template <class T>
+ClientResult<T> as(ClientResult<wire::Message> r, const char* name) {
+  if (!r) return fail(std::move(r.error()));
+  if (auto* v = std::get_if<T>(&*r)) return std::move(*v);
+  return fail(ClientError{ClientCode::Protocol, std::string("expected ") + name + ", the relay sent " + wire::kind_name(*r)});
+}
+
+ClientError store_error(const StoreError& e, const char* what) {
+  return ClientError{ClientCode::Store, std::string(what) + ": " + store::to_string(e.code) + ": " + e.detail};
+}
+
+}  // namespace
+
+std::future<ClientResult<wire::Roster>> Engine::roster(RoomId room) {
+  Impl* impl = impl_.get();
+  return impl->spawn<wire::Roster>([impl, room = std::move(room)]() -> asio::awaitable<ClientResult<wire::Roster>> {
+    co_return as<wire::Roster>(co_await impl->request(wire::GetRoster{room}), "Roster");
+  });
+}
+
+std::future<ClientResult<wire::AccountInfo>> Engine::lookup(std::string handle) {
+  Impl* impl = impl_.get();
+  return impl->spawn<wire::AccountInfo>([impl, handle = std::move(handle)] { return impl->lookup(handle); });
+}
+
+std::future<ClientResult<wire::PublishKeysOk>> Engine::publish_keys(std::vector<Bytes> key_packages,
+                                                                    std::optional<Bytes> last_resort) {
+  Impl* impl = impl_.get();
+  return impl->spawn<wire::PublishKeysOk>(
+      [impl, kps = std::move(key_packages), lr = std::move(last_resort)]() -> asio::awaitable<ClientResult<wire::PublishKeysOk>> {
+        if (kps.size() > wire::kMaxListItems) {
+          co_return fail(ClientError{ClientCode::InvalidArgument, "too many key packages in one request"});
+        }
+        co_return as<wire::PublishKeysOk>(co_await impl->request(wire::PublishKeys{kps, lr}), "PublishKeysOk");
+      });
+}
+
+std::future<ClientResult<wire::KeyPackageOk>> Engine::fetch_key_package(AccountId account) {
+  Impl* impl = impl_.get();
+  return impl->spawn<wire::KeyPackageOk>([impl, account = std::move(account)]() -> asio::awaitable<ClientResult<wire::KeyPackageOk>> {
+    co_return as<wire::KeyPackageOk>(co_await impl->request(wire::FetchKeyPackage{account}), "KeyPackageOk");
+  });
+}
+
+std::future<ClientResult<SendReceipt>> Engine::send_text(RoomId room, std::string text) {
+  Impl* impl = impl_.get();
+  auto promise = std::make_shared<std::promise<ClientResult<SendReceipt>>>();
+  auto future = promise->get_future();
+  std::lock_guard lock(impl->stop_mutex_);
+  if (impl->stopped_) {
+    promise->set_value(fail(ClientError{ClientCode::Stopped, "the engine is stopped"}));
+    return future;
+  }
+  asio::post(impl->io_, [impl, promise, room = std::move(room), text = std::move(text)]() mutable {
+    // Register the waiter before anything can complete the send.
+    auto queued = impl->queue_send(room, std::move(text));
+    if (!queued) return promise->set_value(fail(queued.error()));
+    impl->send_waiters_[*queued].push_back(std::move(*promise));
+  });
+  return future;
+}
+
+std::future<ClientResult<std::optional<ProfileInfo>>> Engine::profile() {
+  Impl* impl = impl_.get();
+  return impl->call<std::optional<ProfileInfo>>([impl]() -> ClientResult<std::optional<ProfileInfo>> {
+    auto p = impl->store_->profile();
+    if (!p) return fail(store_error(p.error(), "cannot read the profile"));
+    return *p;
+  });
+}
+
+std::future<ClientResult<std::vector<RoomRecord>>> Engine::rooms() {
+  Impl* impl = impl_.get();
+  return impl->call<std::vector<RoomRecord>>([impl]() -> ClientResult<std::vector<RoomRecord>> {
+    auto r = impl->store_->rooms();
+    if (!r) return fail(store_error(r.error(), "cannot read rooms"));
+    return *r;
+  });
+}
+
+std::future<ClientResult<std::vector<StoredEnvelope>>> Engine::history(RoomId room, Seq after, std::size_t limit) {
+  Impl* impl = impl_.get();
+  return impl->call<std::vector<StoredEnvelope>>([impl, room = std::move(room), after, limit]() -> ClientResult<std::vector<StoredEnvelope>> {
+    auto r = impl->store_->envelopes(room, after, limit);
+    if (!r) return fail(store_error(r.error(), "cannot read messages"));
+    return *r;
+  });
+}
+
+std::future<ClientResult<std::vector<PendingSend>>> Engine::outbox() {
+  Impl* impl = impl_.get();
+  return impl->call<std::vector<PendingSend>>([impl]() -> ClientResult<std::vector<PendingSend>> {
+    auto r = impl->store_->outbox();
+    if (!r) return fail(store_error(r.error(), "cannot read the outbox"));
+    return *r;
+  });
+}
+
+}  // namespace hearth::client

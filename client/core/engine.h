@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The client engine: one relay connection with login, sync, reconnect, an
+// outbox that survives restarts, and an event stream. No Qt; the desktop app
+// and hearth-cli are thin shells over it.
+//
+// Thread affinity: the engine runs its own network thread (one io_context).
+// Every public method is thread-safe: it posts work to that thread and
+// returns a std::future that the network thread completes. The LocalStore is
+// used on the network thread only. Events are pushed from the network thread
+// into events(), which any thread may drain.
+//
+// Session, repeated with bounded jittered backoff while `reconnect` is on:
+//
+//   connect + TLS (pin or CA) -> Hello/HelloOk
+//     -> Register/RegisterOk (first time, from an invite)
+//      | LoginStart/LoginChallenge/LoginProof/LoginOk
+//   -> Sync{local cursors} -> Deliver... (backlog) -> SyncOk -> [online]
+//   -> re-send the outbox (same envelope ids) -> live Deliver pushes
+//   -> Ack{cursors} in batches (AckBatcher)
+//
+// A send is written to the outbox before it leaves, and removed on SendOk;
+// the relay returns the original seq for a retried envelope id, so nothing is
+// sent twice and nothing acknowledged is lost. Deliveries are stored with the
+// room cursor in one transaction and dropped when (room, seq) is known.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "client/core/errors.h"
+#include "client/core/events.h"
+#include "client/core/local_store.h"
+#include "common/types/clock.h"
+
+namespace hearth::client {
+
+/// The largest text a send accepts (well under the 1 MiB frame limit).
+inline constexpr std::size_t kMaxMessageSize = 256u * 1024;
+/// Envelopes waiting in the outbox before send() refuses more.
+inline constexpr std::size_t kMaxOutboxSize = 1000;
+/// How often a bundle or send is rebuilt on a newer epoch before giving up.
+inline constexpr int kMaxEpochRetries = 3;
+/// Room ids this client generates (within wire's 16..64).
+inline constexpr std::size_t kRoomIdSize = 32;
+
+struct EngineOptions {
+  std::string client_name = "hearth-core";
+  /// Keep reconnecting (with backoff) after a lost connection or a failed
+  /// attempt. Off: the first failure ends the session (scripts, one-shot CLI).
+  bool reconnect = true;
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds request_timeout{30'000};
+  /// Defaults to the system clock; tests may pass their own (not owned).
+  const Clock* clock = nullptr;
+};
+
+struct SendReceipt {
+  EnvelopeId envelope_id;
+  Seq seq;
+};
+
+class Engine {
+ public:
+  /// Opens (creating when needed) the profile directory `dir` and its
+  /// database. Errors: Store (corrupt, unwritable, newer schema).
+  [[nodiscard]] static ClientResult<std::unique_ptr<Engine>> open_profile(const std::filesystem::path& dir,
+                                                                          EngineOptions options = {});
+
+  Engine(std::unique_ptr<LocalStore> store, EngineOptions options);
+  /// Stops (see stop()).
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  /// The event stream (thread-safe).
+  [[nodiscard]] EventQueue& events() noexcept;
+
+  /// Registers with the relay named by `invite` under `handle` and stays
+  /// connected (logged in, synced). Creates the device key on first use.
+  /// `system_ca` verifies the relay with the CA store instead of the pin.
+  /// Errors: InvalidInvite, InvalidArgument, AlreadyRegistered, connection
+  /// errors, AuthFailed (InviteInvalid, HandleTaken, AuthFailed from the relay).
+  [[nodiscard]] std::future<ClientResult<AccountId>> register_account(std::string invite, std::string handle,
+                                                                      bool system_ca = false);
+  /// Connects and logs in with the stored account; completes once the backlog
+  /// is synced (online), or with the error that ended the session (always for
+  /// AuthFailed / PinMismatch / NotRegistered; for any failure when
+  /// `reconnect` is off). Calling it while running joins the same session.
+  [[nodiscard]] std::future<ClientResult<void>> start();
+
+  // ---- requests (need the engine online; fail with Disconnected otherwise) ----
+  /// Creates a room with a fresh random id; we are its facilitator.
+  [[nodiscard]] std::future<ClientResult<RoomId>> create_room(std::uint64_t lifetime_ms = 0);
+  /// Adds the account with `handle` (a bundle with a Welcome for it).
+  [[nodiscard]] std::future<ClientResult<Seq>> add_member(RoomId room, std::string handle);
+  [[nodiscard]] std::future<ClientResult<Seq>> remove_member(RoomId room, std::string handle);
+  /// Leaves the room (a bundle removing ourselves).
+  [[nodiscard]] std::future<ClientResult<Seq>> leave_room(RoomId room);
+  [[nodiscard]] std::future<ClientResult<void>> close_room(RoomId room);
+  [[nodiscard]] std::future<ClientResult<wire::Roster>> roster(RoomId room);
+  [[nodiscard]] std::future<ClientResult<wire::AccountInfo>> lookup(std::string handle);
+  [[nodiscard]] std::future<ClientResult<wire::PublishKeysOk>> publish_keys(std::vector<Bytes> key_packages,
+                                                                            std::optional<Bytes> last_resort);
+  [[nodiscard]] std::future<ClientResult<wire::KeyPackageOk>> fetch_key_package(AccountId account);
+
+  /// Queues `text` for `room` in the outbox (durably) and sends it when
+  /// online. Completes on SendOk; stays queued across disconnects and
+  /// restarts. Errors: InvalidArgument (unknown or left room, empty or too
+  /// long, outbox full), Store, or the relay's final refusal.
+  [[nodiscard]] std::future<ClientResult<SendReceipt>> send_text(RoomId room, std::string text);
+
+  // ---- local reads ----
+  [[nodiscard]] std::future<ClientResult<std::optional<ProfileInfo>>> profile();
+  [[nodiscard]] std::future<ClientResult<std::vector<RoomRecord>>> rooms();
+  [[nodiscard]] std::future<ClientResult<std::vector<StoredEnvelope>>> history(RoomId room, Seq after,
+                                                                               std::size_t limit);
+  [[nodiscard]] std::future<ClientResult<std::vector<PendingSend>>> outbox();
+
+  /// Drops the current connection as a network failure would (the session
+  /// reconnects when `reconnect` is on). For tests and a "reconnect" button.
+  void drop_connection();
+  /// Ends the session, fails what is outstanding with Stopped (queued sends
+  /// stay in the outbox) and joins the network thread. Idempotent.
+  void stop();
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hearth::client

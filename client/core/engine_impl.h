@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// Engine internals, shared by engine.cpp (public API and thread),
+// engine_session.cpp (connection, login, sync, deliveries, acks) and
+// engine_ops.cpp (requests, sends, the outbox). Everything below runs on the
+// network thread unless marked otherwise.
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "client/core/ack_batcher.h"
+#include "client/core/asio.h"
+#include "client/core/backoff.h"
+#include "client/core/connection.h"
+#include "client/core/engine.h"
+#include "common/crypto/crypto.h"
+
+namespace hearth::client {
+
+/// Tick of the housekeeping timer (request timeouts, acks, keep-alive, retries).
+inline constexpr std::chrono::milliseconds kTickInterval{100};
+/// A Ping goes out after this long without hearing from the relay...
+inline constexpr std::int64_t kPingIntervalMs = 20'000;
+/// ...and the connection is dropped (and resumed) after this long.
+inline constexpr std::int64_t kIdleTimeoutMs = 60'000;
+/// Delay before re-sending an envelope the relay refused for a passing reason.
+inline constexpr std::int64_t kSendRetryDelayMs = 1'000;
+/// How long stop() waits for the network thread to wind down before forcing it.
+inline constexpr std::chrono::milliseconds kStopTimeout{5'000};
+
+/// Opaque placeholders for the MLS artefacts of this version: the relay
+/// stores them without reading them; the MLS issue replaces them.
+inline constexpr std::string_view kOpaqueGroupInfo = "hearth.v1.opaque-group-info";
+inline constexpr std::string_view kOpaqueHandshake = "hearth.v1.opaque-handshake";
+inline constexpr std::string_view kOpaqueWelcome = "hearth.v1.opaque-welcome";
+
+class Engine::Impl {
+ public:
+  Impl(std::unique_ptr<LocalStore> store, EngineOptions options);
+
+  // ---- called from any thread (engine.cpp) ----
+  /// Runs `f` on the network thread; a ready Stopped error once stopped.
+  template <class T>
+  std::future<ClientResult<T>> call(std::function<ClientResult<T>()> f);
+  /// Runs a coroutine on the network thread and completes the future with its result.
+  template <class T>
+  std::future<ClientResult<T>> spawn(std::function<asio::awaitable<ClientResult<T>>()> make);
+  void stop();
+
+  // ---- network thread ----
+  [[nodiscard]] std::int64_t now_ms() const { return clock_->now_ms(); }
+  [[nodiscard]] ClientResult<void> ensure_identity(bool create);
+  [[nodiscard]] ClientResult<ProfileInfo> load_profile();
+  void emit(Event e) { events_.push(std::move(e)); }
+  void store_failed(const StoreError& e, const char* what);
+
+  // session (engine_session.cpp)
+  void start_session();
+  asio::awaitable<void> run_session();
+  asio::awaitable<ClientError> connect_once();
+  asio::awaitable<ClientResult<wire::Message>> exchange(Connection& conn, wire::Message body);
+  asio::awaitable<void> tick_loop();
+  void handle_frame(wire::Frame frame);
+  void on_deliver(const wire::Deliver& d);
+  void on_sync_ok(const wire::SyncOk& ok);
+  void on_room_closed(const RoomId& room);
+  void flush_acks();
+  void fail_requests(const ClientError& e);
+  void end_session(const ClientError& why);
+  void shutdown();
+
+  // requests and sends (engine_ops.cpp)
+  using Done = std::function<void(ClientResult<wire::Message>)>;
+  /// Sends a request on the live connection; `done` runs exactly once on the
+  /// network thread (with Disconnected when offline or on a drop, Timeout
+  /// after request_timeout, Stopped on shutdown).
+  void send_request(wire::Message body, Done done);
+  asio::awaitable<ClientResult<wire::Message>> request(wire::Message body);
+  asio::awaitable<ClientResult<Seq>> submit_bundle(RoomId room, std::vector<wire::RosterChange> changes,
+                                                   std::vector<wire::WelcomeFor> welcomes);
+  asio::awaitable<ClientResult<wire::AccountInfo>> lookup(std::string handle);
+  asio::awaitable<ClientResult<RoomId>> create_room(std::uint64_t lifetime_ms);
+  ClientResult<EnvelopeId> queue_send(const RoomId& room, std::string text);
+  void resend_outbox();
+  void transmit(const PendingSend& p);
+  void on_send_answer(const PendingSend& p, ClientResult<wire::Message> r);
+  void refresh_epoch_and_resend(const PendingSend& p);
+  void finish_send(const PendingSend& p, ClientResult<SendReceipt> r);
+
+  // ---- state ----
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::thread thread_;
+  std::promise<void> thread_done_;
+  std::mutex stop_mutex_;  // guards stopped_ against concurrent posts (any thread)
+  bool stopped_ = false;
+
+  EventQueue events_;
+  std::unique_ptr<LocalStore> store_;
+  EngineOptions options_;
+  SystemClock system_clock_;
+  const Clock* clock_;
+  crypto::SystemRng rng_;
+  Backoff backoff_;
+  AckBatcher acks_;
+  std::optional<crypto::SigningKey> identity_;
+  std::optional<ProfileInfo> profile_;
+
+  std::shared_ptr<Connection> conn_;  // the connection being set up or live
+  bool online_ = false;               // logged in and the first SyncOk arrived
+  bool session_running_ = false;
+  bool stopping_ = false;
+  std::uint64_t next_request_id_ = 1;
+  std::int64_t last_received_ms_ = 0;
+  std::int64_t last_ping_ms_ = 0;
+  std::uint64_t duplicates_dropped_ = 0;
+
+  struct PendingRequest {
+    std::int64_t deadline_ms = 0;
+    Done done;
+  };
+  std::map<std::uint64_t, PendingRequest> requests_;
+  std::vector<std::promise<ClientResult<void>>> start_waiters_;
+  struct Registration {
+    std::string token;
+    std::string handle;
+    std::shared_ptr<std::promise<ClientResult<AccountId>>> promise;
+  };
+  std::optional<Registration> registration_;
+  std::map<EnvelopeId, std::vector<std::promise<ClientResult<SendReceipt>>>> send_waiters_;
+  std::set<EnvelopeId> in_flight_;
+  std::map<EnvelopeId, int> epoch_retries_;
+  std::map<EnvelopeId, std::int64_t> retry_at_;
+  asio::steady_timer tick_;
+  asio::steady_timer backoff_timer_;
+};
+
+template <class T>
+std::future<ClientResult<T>> Engine::Impl::call(std::function<ClientResult<T>()> f) {
+  auto promise = std::make_shared<std::promise<ClientResult<T>>>();
+  auto future = promise->get_future();
+  std::lock_guard lock(stop_mutex_);
+  if (stopped_) {
+    promise->set_value(fail(ClientError{ClientCode::Stopped, "the engine is stopped"}));
+    return future;
+  }
+  asio::post(io_, [promise, f = std::move(f)] { promise->set_value(f()); });
+  return future;
+}
+
+template <class T>
+std::future<ClientResult<T>> Engine::Impl::spawn(std::function<asio::awaitable<ClientResult<T>>()> make) {
+  auto promise = std::make_shared<std::promise<ClientResult<T>>>();
+  auto future = promise->get_future();
+  std::lock_guard lock(stop_mutex_);
+  if (stopped_) {
+    promise->set_value(fail(ClientError{ClientCode::Stopped, "the engine is stopped"}));
+    return future;
+  }
+  asio::co_spawn(
+      io_, [make = std::move(make)]() -> asio::awaitable<ClientResult<T>> { co_return co_await make(); },
+      [promise](std::exception_ptr e, ClientResult<T> r) {
+        if (e) {
+          std::string what = "unexpected failure";
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            what += std::string(": ") + ex.what();
+          } catch (...) {
+          }
+          promise->set_value(fail(ClientError{ClientCode::Protocol, what}));
+          return;
+        }
+        promise->set_value(std::move(r));
+      });
+  return future;
+}
+
+}  // namespace hearth::client

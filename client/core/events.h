@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// What the engine tells a user interface. Events are values; the engine
+// pushes them from its network thread into an EventQueue, from which any
+// thread may take them (the desktop bridge moves them onto the Qt thread, the
+// CLI reads them on its main thread).
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "client/core/errors.h"
+#include "common/types/bytes.h"
+#include "common/types/ids.h"
+#include "common/wire/messages.h"
+
+namespace hearth::client {
+
+enum class ConnectionState { Offline, Connecting, Online };
+[[nodiscard]] std::string to_string(ConnectionState s);
+
+/// An application envelope stored and shown for the first time.
+struct MessageReceived {
+  RoomId room;
+  Seq seq;
+  AccountId sender;
+  EnvelopeId envelope_id;
+  std::int64_t timestamp_ms = 0;
+  Bytes payload;  // UTF-8 text in this version
+};
+/// The relay stored one of our envelopes (it left the outbox).
+struct MessageSent {
+  RoomId room;
+  EnvelopeId envelope_id;
+  Seq seq;
+};
+/// The relay refused one of our envelopes for good; it left the outbox.
+struct SendFailed {
+  RoomId room;
+  EnvelopeId envelope_id;
+  ClientError error;
+};
+struct RosterChanged {
+  RoomId room;
+  Seq seq;
+  AccountId by;
+  std::vector<wire::RosterChange> changes;
+};
+struct RoomJoined {
+  RoomId room;
+  wire::Role role = wire::Role::Member;
+};
+/// We were removed from the room, or left it.
+struct RoomLeft {
+  RoomId room;
+};
+struct RoomClosedEvent {
+  RoomId room;
+};
+struct ConnectionChanged {
+  ConnectionState state = ConnectionState::Offline;
+  std::string reason;  // why we went offline (empty otherwise)
+};
+/// The backlog after (re)connecting has been stored.
+struct Synced {
+  std::size_t rooms = 0;
+};
+/// An error with no caller to return it to (history gap, refused login while
+/// reconnecting, store failure on a delivery, ...).
+struct ErrorEvent {
+  ClientError error;
+};
+/// The queue was full and this many older events were dropped. The data they
+/// announced is in the local store; a UI reloads from there.
+struct EventsDropped {
+  std::size_t count = 0;
+};
+
+using Event = std::variant<MessageReceived, MessageSent, SendFailed, RosterChanged, RoomJoined, RoomLeft,
+                           RoomClosedEvent, ConnectionChanged, Synced, ErrorEvent, EventsDropped>;
+
+[[nodiscard]] const char* event_name(const Event& e) noexcept;
+
+inline constexpr std::size_t kMaxQueuedEvents = 10'000;
+
+/// A bounded multi-producer multi-consumer queue of events. When full, the
+/// oldest event is dropped and the next pop reports the count first as
+/// EventsDropped, so a slow UI learns it must reload. Thread-safe.
+class EventQueue {
+ public:
+  explicit EventQueue(std::size_t capacity = kMaxQueuedEvents) : capacity_(capacity) {}
+
+  void push(Event e);
+  [[nodiscard]] std::optional<Event> try_pop();
+  /// Waits up to `timeout` for an event.
+  [[nodiscard]] std::optional<Event> wait_pop(std::chrono::milliseconds timeout);
+  [[nodiscard]] std::size_t size() const;
+
+ private:
+  [[nodiscard]] std::optional<Event> pop_locked();
+
+  const std::size_t capacity_;
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Event> events_;
+  std::size_t dropped_ = 0;
+};
+
+}  // namespace hearth::client

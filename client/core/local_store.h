@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The client's local state, behind a small interface the engine owns:
+// SqliteStore (one SQLite file per profile) in production, MemoryStore in
+// tests. Every method is called on the engine's network thread only; an
+// implementation need not be thread-safe.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/store/error.h"
+#include "common/types/bytes.h"
+#include "common/types/ids.h"
+#include "common/wire/messages.h"
+
+namespace hearth::client {
+
+using store::StoreError;
+template <class T>
+using StoreResult = store::StoreResult<T>;
+
+/// Where the relay is and who we are on it.
+struct ProfileInfo {
+  std::string relay_host;
+  std::uint16_t relay_port = 0;
+  Bytes spki_pin;      // SHA-256 of the relay's SPKI; empty = verify with the system CA store
+  AccountId account;   // empty until registered
+  std::string handle;
+  friend bool operator==(const ProfileInfo&, const ProfileInfo&) = default;
+};
+
+enum class RoomStatus : std::uint8_t { Active = 1, Left = 2, Closed = 3 };
+[[nodiscard]] std::string to_string(RoomStatus s);
+
+struct RoomRecord {
+  RoomId room;
+  Epoch epoch;           // the current epoch as far as this device knows
+  wire::Role role = wire::Role::Member;
+  RoomStatus status = RoomStatus::Active;
+  Seq cursor;            // the highest seq stored for this room
+  friend bool operator==(const RoomRecord&, const RoomRecord&) = default;
+};
+
+/// An envelope as received from the relay and stored.
+struct StoredEnvelope {
+  RoomId room;
+  Seq seq;
+  wire::EnvelopeKind kind = wire::EnvelopeKind::Application;
+  AccountId sender;
+  EnvelopeId envelope_id;
+  Epoch epoch;
+  std::int64_t timestamp_ms = 0;
+  Bytes payload;
+  friend bool operator==(const StoredEnvelope&, const StoredEnvelope&) = default;
+};
+
+/// An envelope written locally before it is sent, removed once the relay
+/// acknowledged it (SendOk) or refused it for good.
+struct PendingSend {
+  EnvelopeId envelope_id;
+  RoomId room;
+  Bytes payload;
+  std::int64_t created_ms = 0;
+  friend bool operator==(const PendingSend&, const PendingSend&) = default;
+};
+
+enum class DeliveryOutcome { Stored, Duplicate };
+
+class LocalStore {
+ public:
+  virtual ~LocalStore() = default;
+
+  // ---- device identity (kept apart from the rest so it can be encrypted later) ----
+  [[nodiscard]] virtual StoreResult<std::optional<Bytes>> identity_seed() = 0;
+  [[nodiscard]] virtual StoreResult<void> save_identity_seed(BytesView seed) = 0;
+
+  // ---- profile ----
+  /// nullopt until save_profile() was called once.
+  [[nodiscard]] virtual StoreResult<std::optional<ProfileInfo>> profile() = 0;
+  [[nodiscard]] virtual StoreResult<void> save_profile(const ProfileInfo& p) = 0;
+
+  // ---- rooms and received envelopes ----
+  [[nodiscard]] virtual StoreResult<std::vector<RoomRecord>> rooms() = 0;
+  [[nodiscard]] virtual StoreResult<std::optional<RoomRecord>> room(const RoomId& room) = 0;
+  /// Inserts or replaces the room's epoch, role and status; the cursor never
+  /// moves backwards (the stored cursor is kept when it is higher).
+  [[nodiscard]] virtual StoreResult<void> put_room(const RoomRecord& r) = 0;
+  /// In one transaction: stores the envelope unless (room, seq) is already
+  /// stored or at or below the cursor (Duplicate, nothing changes), and writes
+  /// `after` (the room with its cursor at d.seq).
+  [[nodiscard]] virtual StoreResult<DeliveryOutcome> store_delivery(const wire::Deliver& d,
+                                                                    const RoomRecord& after) = 0;
+  /// Stored envelopes of a room with seq > `after`, in seq order, at most `limit`.
+  [[nodiscard]] virtual StoreResult<std::vector<StoredEnvelope>> envelopes(const RoomId& room, Seq after,
+                                                                           std::size_t limit) = 0;
+
+  // ---- outbox ----
+  /// Adds an envelope before it is sent. Adding an id twice is a Constraint error.
+  [[nodiscard]] virtual StoreResult<void> outbox_add(const PendingSend& p) = 0;
+  /// All pending envelopes, oldest first.
+  [[nodiscard]] virtual StoreResult<std::vector<PendingSend>> outbox() = 0;
+  /// Removing an id that is not there is not an error (a retry's SendOk).
+  [[nodiscard]] virtual StoreResult<void> outbox_remove(const EnvelopeId& id) = 0;
+};
+
+}  // namespace hearth::client

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "client/core/memory_store.h"
+
+#include <algorithm>
+
+namespace hearth::client {
+
+std::string to_string(RoomStatus s) {
+  switch (s) {
+    case RoomStatus::Active: return "active";
+    case RoomStatus::Left: return "left";
+    case RoomStatus::Closed: return "closed";
+  }
+  return "unknown";
+}
+
+StoreResult<std::optional<Bytes>> MemoryStore::identity_seed() { return seed_; }
+
+StoreResult<void> MemoryStore::save_identity_seed(BytesView seed) {
+  seed_ = Bytes(seed.begin(), seed.end());
+  return {};
+}
+
+StoreResult<std::optional<ProfileInfo>> MemoryStore::profile() { return profile_; }
+
+StoreResult<void> MemoryStore::save_profile(const ProfileInfo& p) {
+  profile_ = p;
+  return {};
+}
+
+StoreResult<std::vector<RoomRecord>> MemoryStore::rooms() {
+  std::vector<RoomRecord> out;
+  for (const auto& [id, r] : rooms_) out.push_back(r);
+  return out;
+}
+
+StoreResult<std::optional<RoomRecord>> MemoryStore::room(const RoomId& room) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end()) return std::optional<RoomRecord>{};
+  return std::optional<RoomRecord>{it->second};
+}
+
+StoreResult<void> MemoryStore::put_room(const RoomRecord& r) {
+  auto it = rooms_.find(r.room);
+  RoomRecord next = r;
+  if (it != rooms_.end()) next.cursor = std::max(it->second.cursor, r.cursor);
+  rooms_[r.room] = next;
+  return {};
+}
+
+StoreResult<DeliveryOutcome> MemoryStore::store_delivery(const wire::Deliver& d, const RoomRecord& after) {
+  auto it = rooms_.find(d.room);
+  if (it != rooms_.end() && d.seq <= it->second.cursor) return DeliveryOutcome::Duplicate;
+  const auto key = std::make_pair(d.room, d.seq.v);
+  if (envelopes_.contains(key)) return DeliveryOutcome::Duplicate;
+  envelopes_[key] = StoredEnvelope{d.room, d.seq, d.kind, d.sender, d.envelope_id, d.epoch, d.timestamp_ms, d.payload};
+  RoomRecord next = after;
+  next.cursor = std::max(after.cursor, d.seq);
+  return put_room(next).map([] { return DeliveryOutcome::Stored; });
+}
+
+StoreResult<std::vector<StoredEnvelope>> MemoryStore::envelopes(const RoomId& room, Seq after, std::size_t limit) {
+  std::vector<StoredEnvelope> out;
+  for (auto it = envelopes_.upper_bound({room, after.v}); it != envelopes_.end() && out.size() < limit; ++it) {
+    if (it->first.first != room) break;
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+StoreResult<void> MemoryStore::outbox_add(const PendingSend& p) {
+  for (const auto& [pos, e] : outbox_) {
+    if (e.envelope_id == p.envelope_id) return fail(StoreError{store::StoreCode::Constraint, "envelope id already queued"});
+  }
+  outbox_[next_position_++] = p;
+  return {};
+}
+
+StoreResult<std::vector<PendingSend>> MemoryStore::outbox() {
+  std::vector<PendingSend> out;
+  for (const auto& [pos, e] : outbox_) out.push_back(e);
+  return out;
+}
+
+StoreResult<void> MemoryStore::outbox_remove(const EnvelopeId& id) {
+  std::erase_if(outbox_, [&](const auto& kv) { return kv.second.envelope_id == id; });
+  return {};
+}
+
+}  // namespace hearth::client

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// LocalStore in memory, for tests. Same contract as SqliteStore, no file.
+
+#include <map>
+#include <utility>
+
+#include "client/core/local_store.h"
+
+namespace hearth::client {
+
+class MemoryStore final : public LocalStore {
+ public:
+  [[nodiscard]] StoreResult<std::optional<Bytes>> identity_seed() override;
+  [[nodiscard]] StoreResult<void> save_identity_seed(BytesView seed) override;
+  [[nodiscard]] StoreResult<std::optional<ProfileInfo>> profile() override;
+  [[nodiscard]] StoreResult<void> save_profile(const ProfileInfo& p) override;
+  [[nodiscard]] StoreResult<std::vector<RoomRecord>> rooms() override;
+  [[nodiscard]] StoreResult<std::optional<RoomRecord>> room(const RoomId& room) override;
+  [[nodiscard]] StoreResult<void> put_room(const RoomRecord& r) override;
+  [[nodiscard]] StoreResult<DeliveryOutcome> store_delivery(const wire::Deliver& d,
+                                                            const RoomRecord& after) override;
+  [[nodiscard]] StoreResult<std::vector<StoredEnvelope>> envelopes(const RoomId& room, Seq after,
+                                                                   std::size_t limit) override;
+  [[nodiscard]] StoreResult<void> outbox_add(const PendingSend& p) override;
+  [[nodiscard]] StoreResult<std::vector<PendingSend>> outbox() override;
+  [[nodiscard]] StoreResult<void> outbox_remove(const EnvelopeId& id) override;
+
+ private:
+  std::optional<Bytes> seed_;
+  std::optional<ProfileInfo> profile_;
+  std::map<RoomId, RoomRecord> rooms_;
+  std::map<std::pair<RoomId, std::uint64_t>, StoredEnvelope> envelopes_;
+  std::uint64_t next_position_ = 0;
+  std::map<std::uint64_t, PendingSend> outbox_;  // by insertion position
+};
+
+}  // namespace hearth::client
