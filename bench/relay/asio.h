@@ -13,11 +13,9 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
 #pragma GCC diagnostic pop
 
 namespace hearth::bench {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using TlsStream = asio::ssl::stream<tcp::socket>;
 }  // namespace hearth::bench

@@ -10,6 +10,7 @@
 #include "bench/relay/asio.h"
 #include "bench/relay/connection.h"
 #include "bench/relay/proc_stats.h"
+#include "bench/relay/tls_socket.h"
 #include "common/crypto/crypto.h"
 
 namespace hearth::bench {
@@ -33,11 +34,12 @@ void rethrow_if(std::exception_ptr e) {
 class Runner {
  public:
   Runner(const Options& options, const RelayTarget& target)
-      : options_(options), target_(target), tls_(asio::ssl::context::tls_client), shared_{options, {}, {}, false} {
-    SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_3_VERSION);
+      : options_(options), target_(target), tls_(SSL_CTX_new(TLS_client_method()), &SSL_CTX_free), shared_{options, {}, {}, false} {
+    if (!tls_) throw BenchError("SSL_CTX_new failed: " + openssl_error());
+    SSL_CTX_set_min_proto_version(tls_.get(), TLS1_3_VERSION);
     // The relay's certificate is self-signed; trust comes from the SPKI pin
     // that Connection checks after the handshake, as a real client does.
-    tls_.set_verify_mode(asio::ssl::verify_none);
+    SSL_CTX_set_verify(tls_.get(), SSL_VERIFY_NONE, nullptr);
   }
 
   Report run() {
@@ -163,7 +165,7 @@ class Runner {
     const auto endpoint = co_await resolve();
     const std::size_t n = options_.connections();
     conns_.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) conns_.push_back(std::make_unique<Connection>(io_, tls_, shared_, i));
+    for (std::size_t i = 0; i < n; ++i) conns_.push_back(std::make_unique<Connection>(io_, tls_.get(), shared_, i));
     shared_.rooms.resize(options_.rooms);
     for (std::size_t r = 0; r < options_.rooms; ++r) {
       auto& room = shared_.rooms[r];
@@ -248,7 +250,7 @@ class Runner {
   const Options& options_;
   const RelayTarget& target_;
   asio::io_context io_{1};
-  asio::ssl::context tls_;
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> tls_{nullptr, &SSL_CTX_free};
   Shared shared_;
   // Declared after io_: destroyed first, while the io_context still exists.
   std::vector<std::unique_ptr<Connection>> conns_;

@@ -15,7 +15,7 @@
 namespace hearth::bench {
 namespace {
 
-constexpr std::size_t kReadBuffer = 32 * 1024;  // one TLS record (16 KiB) plus a partial frame
+constexpr std::size_t kReadBuffer = 16 * 1024;  // grows while a wake-up yields more plaintext
 constexpr auto kCallTimeout = std::chrono::seconds(30);
 constexpr std::uint8_t kDelivered = 1;
 constexpr std::uint8_t kOwn = 2;
@@ -55,25 +55,18 @@ void log_exception(std::exception_ptr e) {
 
 }  // namespace
 
-Connection::Connection(asio::io_context& io, asio::ssl::context& tls, Shared& shared, std::size_t index)
+Connection::Connection(asio::io_context& io, SSL_CTX* tls, Shared& shared, std::size_t index)
     : io_(io),
       shared_(shared),
       index_(index),
-      stream_(io, tls),
+      tls_(io, tls),
       key_(crypto::ed25519_generate()),
       answer_timer_(io),
       send_timer_(io) {}
 
 asio::awaitable<void> Connection::open(tcp::endpoint relay, BytesView spki_pin, const std::string& token) {
-  boost::system::error_code ec;
-  co_await stream_.lowest_layer().async_connect(relay, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) throw BenchError("connect to " + relay.address().to_string() + ":" + std::to_string(relay.port()) + " failed: " + ec.message());
-  stream_.lowest_layer().set_option(tcp::no_delay(true));
-  co_await stream_.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) throw BenchError("TLS handshake failed: " + ec.message());
-
-  SSL* ssl = stream_.native_handle();
-  if (SSL_version(ssl) != TLS1_3_VERSION) throw BenchError("the relay negotiated a TLS version below 1.3");
+  co_await tls_.connect(relay);
+  SSL* ssl = tls_.native();
   if (!spki_pin.empty()) {
     auto digest = peer_spki_sha256(ssl);
     if (!digest || !same(spki_pin, Bytes(digest->begin(), digest->end())))
@@ -173,16 +166,12 @@ asio::awaitable<wire::Frame> Connection::call(wire::Message&& body, const char* 
 asio::awaitable<void> Connection::read_loop() {
   in_.resize(kReadBuffer);
   for (;;) {
-    boost::system::error_code ec;
-    const std::size_t n = co_await stream_.async_read_some(
-        asio::buffer(in_.data() + in_len_, in_.size() - in_len_), asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      fail(ec.message());
+    std::string error = co_await tls_.read(in_, in_len_);
+    if (!error.empty()) {
+      fail(error);
       co_return;
     }
-    in_len_ += n;
     std::size_t pos = 0;
-    std::size_t need = 0;
     while (in_len_ - pos >= wire::kLengthPrefixSize) {
       auto len = wire::check_length(BytesView(in_.data() + pos, wire::kLengthPrefixSize), max_frame_);
       if (!len) {
@@ -190,10 +179,7 @@ asio::awaitable<void> Connection::read_loop() {
         co_return;
       }
       const std::size_t total = wire::kLengthPrefixSize + *len;
-      if (in_len_ - pos < total) {
-        need = total;
-        break;
-      }
+      if (in_len_ - pos < total) break;
       on_frame(BytesView(in_.data() + pos + wire::kLengthPrefixSize, *len));
       if (closed_) co_return;
       pos += total;
@@ -202,8 +188,7 @@ asio::awaitable<void> Connection::read_loop() {
       std::memmove(in_.data(), in_.data() + pos, in_len_ - pos);
       in_len_ -= pos;
     }
-    if (need > in_.size()) in_.resize(need);  // a frame larger than the buffer: grow to hold it
-    if (in_len_ == in_.size()) in_.resize(in_.size() * 2);
+    if (tls_.has_output()) flush();  // e.g. a TLS 1.3 KeyUpdate answer
   }
 }
 
@@ -404,11 +389,18 @@ void Connection::queue(const Bytes& frame) {
 }
 
 void Connection::flush() {
-  if (writing_ || out_.empty() || closed_) return;
-  writing_buf_.swap(out_);
-  out_.clear();
+  if (writing_ || closed_) return;
+  if (!out_.empty()) {
+    if (!tls_.encrypt(out_, writing_buf_)) {
+      fail("TLS encrypt failed: " + openssl_error());
+      return;
+    }
+    out_.clear();
+  }
+  tls_.take_output(writing_buf_);
+  if (writing_buf_.empty()) return;
   writing_ = true;
-  asio::async_write(stream_, asio::buffer(writing_buf_), [this](const boost::system::error_code& ec, std::size_t) {
+  asio::async_write(tls_.socket(), asio::buffer(writing_buf_), [this](const boost::system::error_code& ec, std::size_t) {
     writing_ = false;
     writing_buf_.clear();
     if (ec) {
@@ -427,8 +419,7 @@ void Connection::fail(const std::string& why) {
     ++shared_.stats.dropped_connections;
     ++shared_.stats.errors["connection lost: " + why];
   }
-  boost::system::error_code ignored;
-  stream_.lowest_layer().close(ignored);
+  tls_.close();
   answer_timer_.cancel();
   send_timer_.cancel();
 }

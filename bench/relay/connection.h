@@ -26,6 +26,7 @@
 #include "bench/relay/asio.h"
 #include "bench/relay/deliver_scan.h"
 #include "bench/relay/shared_state.h"
+#include "bench/relay/tls_socket.h"
 #include "common/crypto/crypto.h"
 #include "common/wire/messages.h"
 
@@ -33,7 +34,7 @@ namespace hearth::bench {
 
 class Connection {
  public:
-  Connection(asio::io_context& io, asio::ssl::context& tls, Shared& shared, std::size_t index);
+  Connection(asio::io_context& io, SSL_CTX* tls, Shared& shared, std::size_t index);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -84,7 +85,7 @@ class Connection {
   asio::io_context& io_;
   Shared& shared_;
   std::size_t index_;
-  TlsStream stream_;
+  TlsSocket tls_;
   crypto::SigningKey key_;
   AccountId account_;
   RoomState* room_ = nullptr;
@@ -97,13 +98,13 @@ class Connection {
   std::optional<wire::Frame> answer_;
   asio::steady_timer answer_timer_;
 
-  // Reading: one buffer per connection, frames decoded in place.
+  // Reading: plaintext buffer per connection, frames decoded in place.
   Bytes in_;
   std::size_t in_len_ = 0;
 
   // Writing: frames queued during one event-loop turn go out in one write.
-  Bytes out_;
-  Bytes writing_buf_;
+  Bytes out_;          // plaintext frames not yet encrypted
+  Bytes writing_buf_;  // TLS records being written
   bool writing_ = false;
   bool flush_posted_ = false;
 
