@@ -214,8 +214,9 @@ class Runner {
     if (memory) {
       report_.relay_rss_end_mib = static_cast<double>(memory->rss_kib) / kMiB;
       report_.relay_hwm_mib = static_cast<double>(memory->hwm_kib) / kMiB;
-      report_.relay_rss_peak_mib = static_cast<double>(std::max(peak_rss_kib_, memory->rss_kib)) / kMiB;
+      peak_rss_kib_ = std::max(peak_rss_kib_, memory->rss_kib);
     }
+    if (peak_rss_kib_ > 0) report_.relay_rss_peak_mib = static_cast<double>(peak_rss_kib_) / kMiB;
 
     // Drain: first every send answered (so room heads are final), then every delivery in.
     shared_.stopping = true;
