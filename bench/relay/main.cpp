@@ -90,6 +90,9 @@ int run(Options o) {
                                            std::chrono::milliseconds(static_cast<std::int64_t>(o.startup_timeout_s * 1000)));
     target.endpoint = relay->endpoint();
     target.pid = relay->pid();
+    // On stderr so that a profiler can attach (perf record -p PID); stdout stays the result.
+    std::fprintf(stderr, "hearth-bench: relay pid %d listening on %s:%u, data in %s\n", static_cast<int>(relay->pid()),
+                 target.endpoint.host.c_str(), static_cast<unsigned>(target.endpoint.port), data_dir.c_str());
     take_invites(target, make_invites(relay_binary, data_dir, n), n);
   } else {
     target.endpoint = parse_endpoint(o.connect);
