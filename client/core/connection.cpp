@@ -35,8 +35,9 @@ asio::awaitable<ClientResult<void>> Connection::connect(std::string host, std::u
 
   error_code ec;
   asio::ip::tcp::resolver resolver(stream_.get_executor());
-  auto endpoints = co_await resolver.async_resolve(host, std::to_string(port),
-                                                   asio::redirect_error(asio::use_awaitable, ec));
+  // Named arguments only: GCC 12 destroys temporaries inside co_await twice.
+  const std::string service = std::to_string(port);
+  auto endpoints = co_await resolver.async_resolve(host, service, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return failed(ClientCode::Connect, "cannot resolve the relay's address: " + ec.message());
   if (!open_) co_return failed(ClientCode::Connect, "connection aborted");
   co_await asio::async_connect(stream_.lowest_layer(), endpoints, asio::redirect_error(asio::use_awaitable, ec));

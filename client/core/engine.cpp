@@ -175,25 +175,30 @@ std::future<ClientResult<RoomId>> Engine::create_room(std::uint64_t lifetime_ms)
 std::future<ClientResult<Seq>> Engine::add_member(RoomId room, std::string handle) {
   Impl* impl = impl_.get();
   return impl->spawn<Seq>([impl, room = std::move(room), handle = std::move(handle)]() -> asio::awaitable<ClientResult<Seq>> {
-    auto info = co_await impl->lookup(handle);
+    std::string h = handle;
+    auto info = co_await impl->lookup(std::move(h));
     if (!info) co_return fail(info.error());
     // Named vectors: GCC 12 miscompiles braced lists inside co_await arguments.
+    RoomId target = room;
     std::vector<wire::RosterChange> changes;
     changes.push_back(wire::RosterChange{wire::RosterOp::Add, info->account, wire::Role::Member});
     std::vector<wire::WelcomeFor> welcomes;
     welcomes.push_back(wire::WelcomeFor{info->account, Bytes(kOpaqueWelcome.begin(), kOpaqueWelcome.end())});
-    co_return co_await impl->submit_bundle(room, std::move(changes), std::move(welcomes));
+    co_return co_await impl->submit_bundle(std::move(target), std::move(changes), std::move(welcomes));
   });
 }
 
 std::future<ClientResult<Seq>> Engine::remove_member(RoomId room, std::string handle) {
   Impl* impl = impl_.get();
   return impl->spawn<Seq>([impl, room = std::move(room), handle = std::move(handle)]() -> asio::awaitable<ClientResult<Seq>> {
-    auto info = co_await impl->lookup(handle);
+    std::string h = handle;
+    auto info = co_await impl->lookup(std::move(h));
     if (!info) co_return fail(info.error());
+    RoomId target = room;
+    std::vector<wire::WelcomeFor> no_welcomes;
     std::vector<wire::RosterChange> changes;
     changes.push_back(wire::RosterChange{wire::RosterOp::Remove, info->account, wire::Role::Member});
-    co_return co_await impl->submit_bundle(room, std::move(changes), std::vector<wire::WelcomeFor>{});
+    co_return co_await impl->submit_bundle(std::move(target), std::move(changes), std::move(no_welcomes));
   });
 }
 
@@ -203,16 +208,19 @@ std::future<ClientResult<Seq>> Engine::leave_room(RoomId room) {
     if (!impl->profile_ || impl->profile_->account.empty()) {
       co_return fail(ClientError{ClientCode::NotRegistered, "this profile is not registered with a relay"});
     }
+    RoomId target = room;
+    std::vector<wire::WelcomeFor> no_welcomes;
     std::vector<wire::RosterChange> changes;
     changes.push_back(wire::RosterChange{wire::RosterOp::Remove, impl->profile_->account, wire::Role::Member});
-    co_return co_await impl->submit_bundle(room, std::move(changes), std::vector<wire::WelcomeFor>{});
+    co_return co_await impl->submit_bundle(std::move(target), std::move(changes), std::move(no_welcomes));
   });
 }
 
 std::future<ClientResult<void>> Engine::close_room(RoomId room) {
   Impl* impl = impl_.get();
   return impl->spawn<void>([impl, room = std::move(room)]() -> asio::awaitable<ClientResult<void>> {
-    auto r = co_await impl->request(wire::CloseRoom{room});
+    wire::Message msg = wire::CloseRoom{room};
+    auto r = co_await impl->request(std::move(msg));
     if (!r) co_return fail(r.error());
     if (std::get_if<wire::CloseRoomOk>(&*r) == nullptr) {
       co_return fail(ClientError{ClientCode::Protocol, std::string("expected CloseRoomOk, the relay sent ") + wire::kind_name(*r)});
@@ -240,7 +248,9 @@ ClientError store_error(const StoreError& e, const char* what) {
 std::future<ClientResult<wire::Roster>> Engine::roster(RoomId room) {
   Impl* impl = impl_.get();
   return impl->spawn<wire::Roster>([impl, room = std::move(room)]() -> asio::awaitable<ClientResult<wire::Roster>> {
-    co_return as<wire::Roster>(co_await impl->request(wire::GetRoster{room}), "Roster");
+    wire::Message msg = wire::GetRoster{room};
+    auto r = co_await impl->request(std::move(msg));
+    co_return as<wire::Roster>(std::move(r), "Roster");
   });
 }
 
@@ -257,14 +267,18 @@ std::future<ClientResult<wire::PublishKeysOk>> Engine::publish_keys(std::vector<
         if (kps.size() > wire::kMaxListItems) {
           co_return fail(ClientError{ClientCode::InvalidArgument, "too many key packages in one request"});
         }
-        co_return as<wire::PublishKeysOk>(co_await impl->request(wire::PublishKeys{kps, lr}), "PublishKeysOk");
+        wire::Message msg = wire::PublishKeys{kps, lr};
+        auto r = co_await impl->request(std::move(msg));
+        co_return as<wire::PublishKeysOk>(std::move(r), "PublishKeysOk");
       });
 }
 
 std::future<ClientResult<wire::KeyPackageOk>> Engine::fetch_key_package(AccountId account) {
   Impl* impl = impl_.get();
   return impl->spawn<wire::KeyPackageOk>([impl, account = std::move(account)]() -> asio::awaitable<ClientResult<wire::KeyPackageOk>> {
-    co_return as<wire::KeyPackageOk>(co_await impl->request(wire::FetchKeyPackage{account}), "KeyPackageOk");
+    wire::Message msg = wire::FetchKeyPackage{account};
+    auto r = co_await impl->request(std::move(msg));
+    co_return as<wire::KeyPackageOk>(std::move(r), "KeyPackageOk");
   });
 }
 

@@ -68,22 +68,26 @@ void Engine::Impl::send_request(wire::Message body, Done done) {
 
 asio::awaitable<ClientResult<wire::Message>> Engine::Impl::request(wire::Message body) {
   if (!online_) co_return fail(ClientError{ClientCode::Disconnected, "not connected to the relay"});
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(ClientResult<wire::Message>)>(
-      [this, body = std::move(body)](auto handler) mutable {
-        auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        send_request(std::move(body), [this, h](ClientResult<wire::Message> r) {
-          // Resume the waiting coroutine from the event loop, never from
-          // inside the frame handler that completed it.
-          asio::post(io_, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
-        });
-      },
-      asio::use_awaitable);
+  auto initiate = [this, body = std::move(body)](auto handler) mutable {
+    auto h = std::make_shared<decltype(handler)>(std::move(handler));
+    send_request(std::move(body), [this, h](ClientResult<wire::Message> r) {
+      // Resume the waiting coroutine from the event loop, never from
+      // inside the frame handler that completed it.
+      asio::post(io_, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
+    });
+  };
+  auto result = co_await asio::async_initiate<decltype(asio::use_awaitable), void(ClientResult<wire::Message>)>(
+      std::move(initiate), asio::use_awaitable);
+  co_return result;
 }
 
 asio::awaitable<ClientResult<RoomId>> Engine::Impl::create_room(std::uint64_t lifetime_ms) {
   RoomId room{random_id(kRoomIdSize)};
-  auto ok = expect<wire::CreateRoomOk>(co_await request(wire::CreateRoom{room, marker(kOpaqueGroupInfo), lifetime_ms}),
-                                       "CreateRoomOk");
+  // GCC 12 destroys temporaries inside a co_await expression twice: every
+  // awaited call in client/core takes named values only.
+  wire::Message msg = wire::CreateRoom{room, marker(kOpaqueGroupInfo), lifetime_ms};
+  auto answer = co_await request(std::move(msg));
+  auto ok = expect<wire::CreateRoomOk>(std::move(answer), "CreateRoomOk");
   if (!ok) co_return fail(ok.error());
   if (auto w = store_->put_room(RoomRecord{room, ok->epoch, wire::Role::Facilitator, RoomStatus::Active, Seq{}}); !w) {
     co_return fail(ClientError{ClientCode::Store, "room created, but cannot store it: " + w.error().detail});
@@ -96,7 +100,9 @@ asio::awaitable<ClientResult<wire::AccountInfo>> Engine::Impl::lookup(std::strin
   if (handle.empty() || handle.size() > wire::kMaxHandleSize) {
     co_return fail(ClientError{ClientCode::InvalidArgument, "a handle has 1 to " + std::to_string(wire::kMaxHandleSize) + " bytes"});
   }
-  co_return expect<wire::AccountInfo>(co_await request(wire::LookupAccount{std::move(handle)}), "AccountInfo");
+  wire::Message msg = wire::LookupAccount{std::move(handle)};
+  auto answer = co_await request(std::move(msg));
+  co_return expect<wire::AccountInfo>(std::move(answer), "AccountInfo");
 }
 
 asio::awaitable<ClientResult<Seq>> Engine::Impl::submit_bundle(RoomId room, std::vector<wire::RosterChange> changes,
@@ -106,11 +112,13 @@ asio::awaitable<ClientResult<Seq>> Engine::Impl::submit_bundle(RoomId room, std:
   const EnvelopeId id{random_id(wire::kEnvelopeIdSize)};
   ClientError last{ClientCode::Refused, "epoch kept changing"};
   for (int attempt = 0; attempt <= kMaxEpochRetries; ++attempt) {
-    auto roster = expect<wire::Roster>(co_await request(wire::GetRoster{room}), "Roster");
+    wire::Message get_roster = wire::GetRoster{room};
+    auto roster_answer = co_await request(std::move(get_roster));
+    auto roster = expect<wire::Roster>(std::move(roster_answer), "Roster");
     if (!roster) co_return fail(roster.error());
-    auto ok = expect<wire::BundleOk>(co_await request(wire::SubmitBundle{room, roster->epoch, id, marker(kOpaqueHandshake),
-                                                                         welcomes, changes}),
-                                     "BundleOk");
+    wire::Message bundle = wire::SubmitBundle{room, roster->epoch, id, marker(kOpaqueHandshake), welcomes, changes};
+    auto bundle_answer = co_await request(std::move(bundle));
+    auto ok = expect<wire::BundleOk>(std::move(bundle_answer), "BundleOk");
     if (ok) {
       if (auto r = store_->room(room); r && *r && (*r)->epoch < ok->new_epoch) {
         RoomRecord next = **r;

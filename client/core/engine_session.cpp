@@ -121,14 +121,17 @@ asio::awaitable<ClientError> Engine::Impl::connect_once() {
     co_return ClientError{ClientCode::Tls, std::string("cannot set up TLS: ") + e.what()};
   }
   conn_ = conn;  // so stop() and drop_connection() can abort the attempt
-  if (auto r = co_await conn->connect(profile->relay_host, profile->relay_port, options_.connect_timeout); !r) {
-    co_return r.error();
-  }
+  // GCC 12 destroys temporaries inside a co_await expression twice: awaited
+  // calls take named values only.
+  std::string host = profile->relay_host;
+  auto connected = co_await conn->connect(std::move(host), profile->relay_port, options_.connect_timeout);
+  if (!connected) co_return connected.error();
   // One watchdog over the whole start (hello and login), so a silent relay
   // cannot hold us.
   conn->arm_deadline(options_.connect_timeout);
 
-  auto hello = co_await exchange(*conn, wire::Hello{wire::kProtocolVersion, options_.client_name});
+  wire::Message hello_msg = wire::Hello{wire::kProtocolVersion, options_.client_name};
+  auto hello = co_await exchange(*conn, std::move(hello_msg));
   if (!hello) {
     auto e = hello.error();
     if (e.relay && e.relay->code == wire::ErrorCode::UnsupportedVersion) e.code = ClientCode::Protocol;
@@ -145,9 +148,9 @@ asio::awaitable<ClientError> Engine::Impl::connect_once() {
     const auto transcript =
         wire::register_transcript(registration_->token, registration_->handle, key.public_key, conn->exporter());
     const auto sig = crypto::ed25519_sign(key, transcript);
-    auto answer = co_await exchange(*conn, wire::Register{registration_->token, registration_->handle,
-                                                          Bytes(key.public_key.begin(), key.public_key.end()),
-                                                          Bytes(sig.begin(), sig.end())});
+    wire::Message reg = wire::Register{registration_->token, registration_->handle,
+                                       Bytes(key.public_key.begin(), key.public_key.end()), Bytes(sig.begin(), sig.end())};
+    auto answer = co_await exchange(*conn, std::move(reg));
     if (!answer) co_return answer.error();
     const auto* ok = std::get_if<wire::RegisterOk>(&*answer);
     if (ok == nullptr) co_return unexpected(*answer, "RegisterOk");
@@ -159,13 +162,15 @@ asio::awaitable<ClientError> Engine::Impl::connect_once() {
     registration_->promise->set_value(ok->account);
     registration_.reset();
   } else {
-    auto challenge = co_await exchange(*conn, wire::LoginStart{profile->account});
+    wire::Message start = wire::LoginStart{profile->account};
+    auto challenge = co_await exchange(*conn, std::move(start));
     if (!challenge) co_return challenge.error();
     const auto* c = std::get_if<wire::LoginChallenge>(&*challenge);
     if (c == nullptr) co_return unexpected(*challenge, "LoginChallenge");
     const auto transcript = wire::login_transcript(c->challenge, conn->exporter(), profile->account);
     const auto sig = crypto::ed25519_sign(key, transcript);
-    auto answer = co_await exchange(*conn, wire::LoginProof{Bytes(sig.begin(), sig.end())});
+    wire::Message proof = wire::LoginProof{Bytes(sig.begin(), sig.end())};
+    auto answer = co_await exchange(*conn, std::move(proof));
     if (!answer) co_return answer.error();
     if (std::get_if<wire::LoginOk>(&*answer) == nullptr) co_return unexpected(*answer, "LoginOk");
   }
