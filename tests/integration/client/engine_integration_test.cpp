@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: Apache-2.0
+// client/core engines against the real hearth-relay.
+#include <catch2/catch.hpp>
+
+#include "common/wire/invite.h"
+#include "tests/integration/client/engine_support.h"
+#include "tests/integration/client/relay_process.h"
+
+using namespace hearth;
+using namespace hearth::client;
+using namespace hearth::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A relay and `n` registered clients; the first creates a room and adds the rest.
+struct World {
+  TempDir tmp;
+  std::unique_ptr<RelayProcess> relay;
+  std::vector<Client> clients;
+  RoomId room;
+
+  explicit World(std::size_t n, const std::vector<std::string>& handles = {"alice", "bob", "carol", "dave"}) {
+    std::filesystem::create_directories(tmp.path() / "relay");
+    relay = std::make_unique<RelayProcess>(tmp.path() / "relay");
+    const auto invites = relay->invites(static_cast<int>(n));
+    clients.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      clients[i].dir = tmp.path() / handles[i];
+      clients[i].open();
+      auto account = await(clients[i]->register_account(invites[i], handles[i]));
+      INFO(handles[i] << ": " << why(account));
+      REQUIRE(account);
+      CHECK(account->v.size() == wire::kAccountIdSize);
+      REQUIRE(await(clients[i]->start()));
+    }
+    auto created = await(clients[0]->create_room());
+    REQUIRE(created);
+    room = *created;
+    for (std::size_t i = 1; i < n; ++i) {
+      auto added = await(clients[0]->add_member(room, handles[i]));
+      INFO("add " << handles[i] << ": " << why(added));
+      REQUIRE(added);
+    }
+    for (std::size_t i = 1; i < n; ++i) {
+      auto& c = clients[i];
+      REQUIRE(collect(*c, c.seen, [&](const Seen& s) {
+        for (const auto& e : s.all) {
+          if (const auto* j = std::get_if<RoomJoined>(&e); j && j->room == room) return true;
+        }
+        return false;
+      }));
+    }
+  }
+  ~World() {
+    for (auto& c : clients) c.close();
+  }
+  World(const World&) = delete;
+  World& operator=(const World&) = delete;
+};
+
+bool has_all(const Seen& s, const RoomId& room, std::size_t n) { return s.count(room) >= n; }
+
+}  // namespace
+
+TEST_CASE("integration: three clients chat and everyone reads everyone", "[integration][client]") {
+  World w(3);
+  const std::vector<std::string> lines{"hi from alice", "hi from bob", "hi from carol"};
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto sent = await(w.clients[i]->send_text(w.room, lines[i]));
+    INFO(why(sent));
+    REQUIRE(sent);
+    CHECK(sent->seq.v > 0);
+  }
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto& c = w.clients[i];
+    // Everyone gets the other two (the relay may or may not echo our own).
+    REQUIRE(collect(*c, c.seen, [&](const Seen& s) {
+      std::size_t others = 0;
+      for (std::size_t k = 0; k < 3; ++k) {
+        if (k == i) continue;
+        const auto texts = s.texts();
+        if (std::count(texts.begin(), texts.end(), lines[k]) > 0) ++others;
+      }
+      return others == 2;
+    }));
+    collect_for(*c, c.seen, 300ms);
+    CHECK(unique_seqs(c.seen, w.room));
+    CHECK(c.seen.count_events<MessageSent>() == 1);
+  }
+  auto roster = await(w.clients[1]->roster(w.room));
+  REQUIRE(roster);
+  CHECK(roster->members.size() == 3);
+  for (const auto& m : roster->members) {
+    if (m.handle == "alice") CHECK(m.role == wire::Role::Facilitator);
+    if (m.handle == "bob") CHECK(m.role == wire::Role::Member);
+  }
+}
+
+TEST_CASE("integration: an offline member catches up, once", "[integration][client]") {
+  World w(2);
+  auto& bob = w.clients[1];
+  bob.close();
+  constexpr int kMessages = 5;
+  for (int i = 0; i < kMessages; ++i) {
+    REQUIRE(await(w.clients[0]->send_text(w.room, "backlog " + std::to_string(i))));
+  }
+  bob.open();
+  bob.seen = {};
+  REQUIRE(await(bob->start()));
+  REQUIRE(collect(*bob, bob.seen, [&](const Seen& s) { return s.count(w.room) >= kMessages; }));
+  const auto texts = bob.seen.texts();
+  for (int i = 0; i < kMessages; ++i) CHECK(texts[static_cast<std::size_t>(i)] == "backlog " + std::to_string(i));
+  CHECK(unique_seqs(bob.seen, w.room));
+
+  // Coming back again: the cursor was stored, nothing is shown twice.
+  bob.close();
+  bob.open();
+  bob.seen = {};
+  REQUIRE(await(bob->start()));
+  collect_for(*bob, bob.seen, 500ms);
+  CHECK(bob.seen.count(w.room) == 0);
+  auto history = await(bob->history(w.room, Seq{}, 100));
+  REQUIRE(history);
+  std::size_t app = 0;
+  for (const auto& e : *history) {
+    if (e.kind == wire::EnvelopeKind::Application) ++app;
+  }
+  CHECK(app == kMessages);
+}
+
+TEST_CASE("integration: dropped connections resume with no loss and no duplicates", "[integration][client]") {
+  World w(2);
+  auto& alice = w.clients[0];
+  auto& bob = w.clients[1];
+  constexpr int kMessages = 30;
+  for (int i = 0; i < kMessages; ++i) {
+    if (i % 7 == 3) bob->drop_connection();
+    if (i % 11 == 5) alice->drop_connection();  // alice's sends wait in the outbox meanwhile
+    auto f = alice->send_text(w.room, "m" + std::to_string(i));
+    auto r = await(std::move(f), 30s);
+    INFO(why(r));
+    REQUIRE(r);
+  }
+  REQUIRE(collect(*bob, bob.seen, [&](const Seen& s) { return has_all(s, w.room, kMessages); }, 30s));
+  collect_for(*bob, bob.seen, 500ms);
+  CHECK(bob.seen.count(w.room) == kMessages);
+  CHECK(unique_seqs(bob.seen, w.room));
+  const auto texts = bob.seen.texts();
+  for (int i = 0; i < kMessages; ++i) CHECK(texts[static_cast<std::size_t>(i)] == "m" + std::to_string(i));
+  CHECK(bob.seen.count_events<ConnectionChanged>() >= 4);
+}
+
+TEST_CASE("integration: a relay restart is survived with no loss and no duplicates", "[integration][client]") {
+  World w(2);
+  auto& alice = w.clients[0];
+  auto& bob = w.clients[1];
+  REQUIRE(await(alice->send_text(w.room, "before restart")));
+  REQUIRE(collect(*bob, bob.seen, [&](const Seen& s) { return has_all(s, w.room, 1); }));
+  w.relay->restart();
+  // Sent while the engines reconnect: queued in the outbox, then delivered.
+  auto after = alice->send_text(w.room, "after restart");
+  auto r = await(std::move(after), 40s);
+  INFO(why(r));
+  REQUIRE(r);
+  REQUIRE(collect(*bob, bob.seen, [&](const Seen& s) { return has_all(s, w.room, 2); }, 40s));
+  collect_for(*bob, bob.seen, 500ms);
+  CHECK(bob.seen.texts() == std::vector<std::string>{"before restart", "after restart"});
+  CHECK(unique_seqs(bob.seen, w.room));
+}
+
+TEST_CASE("integration: the outbox survives a client restart and is sent once", "[integration][client]") {
+  World w(2);
+  auto& alice = w.clients[0];
+  auto& bob = w.clients[1];
+  alice.close();
+  {
+    // Offline: the engine is never started, so the message waits in the outbox.
+    alice.open(false);
+    auto queued = alice->send_text(w.room, "written offline");
+    CHECK(queued.wait_for(200ms) == std::future_status::timeout);
+    alice.close();
+    auto r = queued.get();
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ClientCode::Stopped);
+  }
+  alice.open();
+  auto pending = await(alice->outbox());
+  REQUIRE(pending);
+  REQUIRE(pending->size() == 1);
+  REQUIRE(await(alice->start()));
+  REQUIRE(collect(*alice, alice.seen, [](const Seen& s) { return s.count_events<MessageSent>() >= 1; }));
+  REQUIRE(collect(*bob, bob.seen, [&](const Seen& s) { return has_all(s, w.room, 1); }));
+  collect_for(*bob, bob.seen, 500ms);
+  CHECK(bob.seen.texts() == std::vector<std::string>{"written offline"});
+  CHECK(await(alice->outbox())->empty());
+}
+
+TEST_CASE("integration: membership changes reach the roster; a removed member gets nothing after",
+          "[integration][client]") {
+  World w(3);
+  auto& alice = w.clients[0];
+  auto& bob = w.clients[1];
+  auto& carol = w.clients[2];
+  auto removed = await(alice->remove_member(w.room, "carol"));
+  INFO(why(removed));
+  REQUIRE(removed);
+  REQUIRE(collect(*carol, carol.seen, [&](const Seen& s) { return s.count_events<RoomLeft>() >= 1; }));
+  REQUIRE(await(alice->send_text(w.room, "carol cannot read this")));
+  REQUIRE(collect(*bob, bob.seen, [&](const Seen& s) { return has_all(s, w.room, 1); }));
+  collect_for(*carol, carol.seen, 500ms);
+  CHECK(carol.seen.count(w.room) == 0);
+  auto roster = await(alice->roster(w.room));
+  REQUIRE(roster);
+  CHECK(roster->members.size() == 2);
+
+  // A member cannot add people; the refusal carries the relay's code.
+  auto refused = await(bob->add_member(w.room, "carol"));
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == ClientCode::Refused);
+  REQUIRE(refused.error().relay);
+  CHECK(refused.error().relay->code == wire::ErrorCode::NotFacilitator);
+
+  // Leaving is a bundle removing ourselves.
+  REQUIRE(await(bob->leave_room(w.room)));
+  REQUIRE(collect(*bob, bob.seen, [&](const Seen& s) { return s.count_events<RoomLeft>() >= 1; }));
+}
+
+TEST_CASE("integration: a wrong pin is refused, naming both hashes", "[integration][client]") {
+  TempDir tmp;
+  std::filesystem::create_directories(tmp.path() / "relay");
+  RelayProcess relay(tmp.path() / "relay");
+  auto invite = wire::parse_invite(relay.invites(1).front());
+  REQUIRE(invite);
+  REQUIRE(to_hex(invite->spki_pin) == relay.spki_hex());
+  invite->spki_pin[0] ^= 0xff;
+  Client c;
+  c.dir = tmp.path() / "mallory";
+  c.open(false);
+  auto r = await(c->register_account(wire::format_invite(*invite), "mallory"));
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == ClientCode::PinMismatch);
+  CHECK(r.error().detail.find(to_hex(invite->spki_pin)) != std::string::npos);
+  CHECK(r.error().detail.find(relay.spki_hex()) != std::string::npos);
+  c.close();
+}

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// Helpers for driving client engines against the real relay: bounded waits
+// and an event collector.
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "client/core/engine.h"
+
+namespace hearth::test {
+
+inline constexpr std::chrono::milliseconds kWait{20'000};
+
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = std::filesystem::temp_directory_path() /
+            ("hearth-client-it-" + std::to_string(rd()) + "-" + std::to_string(rd()));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+template <class T>
+T await(std::future<T> f, std::chrono::milliseconds timeout = kWait) {
+  REQUIRE(f.wait_for(timeout) == std::future_status::ready);
+  return f.get();
+}
+
+/// Everything an engine reported, collected from its event queue.
+struct Seen {
+  std::vector<client::MessageReceived> messages;
+  std::vector<client::Event> all;
+  [[nodiscard]] std::vector<std::string> texts() const {
+    std::vector<std::string> out;
+    for (const auto& m : messages) out.push_back(to_string_bytes(m.payload));
+    return out;
+  }
+  [[nodiscard]] std::size_t count(const RoomId& room) const {
+    std::size_t n = 0;
+    for (const auto& m : messages) {
+      if (m.room == room) ++n;
+    }
+    return n;
+  }
+  template <class E>
+  [[nodiscard]] std::size_t count_events() const {
+    std::size_t n = 0;
+    for (const auto& e : all) {
+      if (std::holds_alternative<E>(e)) ++n;
+    }
+    return n;
+  }
+};
+
+/// Drains `engine`'s events into `seen` until `done(seen)` or `timeout`.
+/// Returns whether `done` became true.
+inline bool collect(client::Engine& engine, Seen& seen, const std::function<bool(const Seen&)>& done,
+                    std::chrono::milliseconds timeout = kWait) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done(seen)) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    auto e = engine.events().wait_pop(std::chrono::milliseconds(50));
+    if (!e) continue;
+    if (const auto* m = std::get_if<client::MessageReceived>(&*e)) seen.messages.push_back(*m);
+    seen.all.push_back(std::move(*e));
+  }
+  return true;
+}
+
+/// Collects for a fixed time (to show that nothing more arrives).
+inline void collect_for(client::Engine& engine, Seen& seen, std::chrono::milliseconds period) {
+  (void)collect(engine, seen, [](const Seen&) { return false; }, period);
+}
+
+inline client::EngineOptions options(bool reconnect = true) {
+  client::EngineOptions o;
+  o.client_name = "hearth-it";
+  o.reconnect = reconnect;
+  o.connect_timeout = std::chrono::milliseconds(5'000);
+  o.request_timeout = std::chrono::milliseconds(10'000);
+  return o;
+}
+
+/// A profile directory with its engine.
+struct Client {
+  std::filesystem::path dir;
+  std::unique_ptr<client::Engine> engine;
+  Seen seen;
+
+  void open(bool reconnect = true) {
+    auto e = client::Engine::open_profile(dir, options(reconnect));
+    REQUIRE(e);
+    engine = std::move(*e);
+  }
+  void close() {
+    if (engine) engine->stop();
+    engine.reset();
+  }
+  client::Engine& operator*() { return *engine; }
+  client::Engine* operator->() { return engine.get(); }
+};
+
+/// The error text of a failed result, empty on success (for INFO).
+template <class R>
+std::string why(const R& r) {
+  return r ? std::string() : r.error().describe();
+}
+
+/// All seqs unique (no duplicates delivered to the UI).
+inline bool unique_seqs(const Seen& seen, const RoomId& room) {
+  std::set<std::uint64_t> seqs;
+  for (const auto& m : seen.messages) {
+    if (m.room == room && !seqs.insert(m.seq.v).second) return false;
+  }
+  return true;
+}
+
+}  // namespace hearth::test
