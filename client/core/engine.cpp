@@ -89,7 +89,9 @@ Engine::Engine(std::unique_ptr<LocalStore> store, EngineOptions options)
     impl->io_.run();
     impl->thread_done_.set_value();
   });
-  asio::co_spawn(impl->io_, impl->tick_loop(), [](std::exception_ptr) {});
+  asio::co_spawn(impl->io_, impl->tick_loop(), [impl](std::exception_ptr e) {
+    if (e) impl->emit(ErrorEvent{ClientError{ClientCode::Protocol, "housekeeping stopped on an internal error"}});
+  });
 }
 
 Engine::~Engine() { stop(); }

@@ -70,6 +70,8 @@ class Engine::Impl {
   void on_room_closed(const RoomId& room);
   void flush_acks();
   void fail_requests(const ClientError& e);
+  /// Completes start() and register_account() waiters with `why`.
+  void fail_waiters(const ClientError& why);
   void end_session(const ClientError& why);
   void shutdown();
 

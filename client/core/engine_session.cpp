@@ -45,7 +45,11 @@ void Engine::Impl::start_session() {
   session_running_ = true;
   asio::co_spawn(io_, run_session(), [this](std::exception_ptr e) {
     session_running_ = false;
-    if (e) end_session(ClientError{ClientCode::Protocol, "session ended unexpectedly"});
+    if (!e) return;
+    // A bug, not a peer's doing (peers' input is checked, never thrown on).
+    const ClientError why{ClientCode::Protocol, "the session ended on an internal error"};
+    end_session(why);
+    fail_waiters(why);
   });
 }
 
@@ -55,13 +59,7 @@ asio::awaitable<void> Engine::Impl::run_session() {
     const ClientError why = co_await connect_once();
     end_session(why);
     if (stopping_ || is_fatal(why.code) || !options_.reconnect) {
-      // Nobody is going to retry: tell everyone who waits for this session.
-      for (auto& w : start_waiters_) w.set_value(fail(why));
-      start_waiters_.clear();
-      if (registration_) {
-        registration_->promise->set_value(fail(why));
-        registration_.reset();
-      }
+      fail_waiters(why);  // nobody is going to retry
       break;
     }
     const auto delay = backoff_.next_delay_ms(rng_);
@@ -79,6 +77,15 @@ void Engine::Impl::end_session(const ClientError& why) {
   in_flight_.clear();
   fail_requests(ClientError{ClientCode::Disconnected, why.describe()});
   emit(ConnectionChanged{ConnectionState::Offline, why.describe()});
+}
+
+void Engine::Impl::fail_waiters(const ClientError& why) {
+  for (auto& w : start_waiters_) w.set_value(fail(why));
+  start_waiters_.clear();
+  if (registration_) {
+    registration_->promise->set_value(fail(why));
+    registration_.reset();
+  }
 }
 
 void Engine::Impl::fail_requests(const ClientError& e) {
@@ -354,12 +361,7 @@ void Engine::Impl::shutdown() {
   stopping_ = true;
   const ClientError stopped{ClientCode::Stopped, "the engine is stopping"};
   fail_requests(stopped);
-  for (auto& w : start_waiters_) w.set_value(fail(stopped));
-  start_waiters_.clear();
-  if (registration_) {
-    registration_->promise->set_value(fail(stopped));
-    registration_.reset();
-  }
+  fail_waiters(stopped);
   for (auto& [id, waiters] : send_waiters_) {
     for (auto& w : waiters) w.set_value(fail(stopped));  // the envelope stays in the outbox
   }
