@@ -23,8 +23,9 @@ std::filesystem::path cli() { return binary_dir() / "client" / "cli" / "hearth-c
 
 struct Cli {
   std::filesystem::path profile;
+  std::string timeout_s = "15";
   RunResult operator()(std::vector<std::string> args) const {
-    std::vector<std::string> full{"--profile", profile.string(), "--json", "--timeout", "15"};
+    std::vector<std::string> full{"--profile", profile.string(), "--json", "--timeout", timeout_s};
     full.insert(full.end(), args.begin(), args.end());
     auto r = run(cli(), full, kCliTimeout);
     UNSCOPED_INFO("hearth-cli " << args.front() << " stderr: " << r.err);
@@ -93,7 +94,8 @@ TEST_CASE("integration: two users chat with hearth-cli; exit codes say what fail
   CHECK(texts == std::vector<std::string>{"hello bob", "second line"});
 
   // Already seen: a second tail times out waiting for a message (exit 6).
-  auto nothing = bob({"--timeout", "1", "tail", "--room", room, "--count", "1"});
+  const Cli impatient_bob{bob.profile, "2"};
+  auto nothing = impatient_bob({"tail", "--room", room, "--count", "1"});
   CHECK(nothing.exit_code == 6);
 
   auto roster = alice({"roster", "--room", room});
