@@ -180,7 +180,7 @@ bool print_event(Session& s, const client::Event& e, const std::optional<RoomId>
             for (const auto& c : r.changes) {
               const char* op = c.op == wire::RosterOp::Add ? "add" : c.op == wire::RosterOp::Remove ? "remove" : "set_role";
               changes.push_back(json{{"op", op}, {"account", c.account.hex()}, {"role", role_name(c.role)}});
-              human += std::string(human.empty() ? "" : ", ") + op + " " + c.account.hex().substr(0, 8);
+              human += std::string(human.empty() ? "" : ", ") + op + " " + s.handle_of(r.room, c.account);
             }
             out.emit(json{{"type", "roster_changed"}, {"room", r.room.hex()}, {"seq", r.seq.v}, {"by", r.by.hex()}, {"changes", changes}},
                      "* roster changed: " + human);

@@ -244,3 +244,57 @@ TEST_CASE("integration: a wrong pin is refused, naming both hashes", "[integrati
   CHECK(r.error().detail.find(relay.spki_hex()) != std::string::npos);
   c.close();
 }
+
+TEST_CASE("integration: account lookup and the key directory", "[integration][client]") {
+  World w(2);
+  auto& alice = w.clients[0];
+  auto& bob = w.clients[1];
+  auto info = await(bob->lookup("alice"));
+  INFO(why(info));
+  REQUIRE(info);
+  CHECK(info->handle == "alice");
+  CHECK(info->identity_key.size() == 32);
+  auto unknown = await(bob->lookup("nobody"));
+  REQUIRE_FALSE(unknown);
+  REQUIRE(unknown.error().relay);
+  CHECK(unknown.error().relay->code == wire::ErrorCode::UnknownAccount);
+
+  const Bytes kp1 = to_bytes("key-package-1");
+  const Bytes last = to_bytes("last-resort");
+  auto published = await(alice->publish_keys({kp1}, last));
+  INFO(why(published));
+  REQUIRE(published);
+  CHECK(published->stock >= 1);
+  auto first = await(bob->fetch_key_package(info->account));
+  INFO(why(first));
+  REQUIRE(first);
+  CHECK(first->key_package == kp1);
+  CHECK_FALSE(first->last_resort);
+  CHECK(first->identity_key == info->identity_key);
+  auto second = await(bob->fetch_key_package(info->account));
+  INFO(why(second));
+  REQUIRE(second);
+  CHECK(second->key_package == last);
+  CHECK(second->last_resort);
+}
+
+TEST_CASE("integration: closing a room reaches its members and ends sending", "[integration][client]") {
+  World w(2);
+  auto& alice = w.clients[0];
+  auto& bob = w.clients[1];
+  auto refused = await(bob->close_room(w.room));
+  REQUIRE_FALSE(refused);
+  REQUIRE(refused.error().relay);
+  CHECK(refused.error().relay->code == wire::ErrorCode::NotFacilitator);
+  auto closed = await(alice->close_room(w.room));
+  INFO(why(closed));
+  REQUIRE(closed);
+  REQUIRE(collect(*bob, bob.seen, [](const Seen& s) { return s.count_events<RoomClosedEvent>() >= 1; }));
+  auto rooms = await(bob->rooms());
+  REQUIRE(rooms);
+  REQUIRE(rooms->size() == 1);
+  CHECK((*rooms)[0].status == RoomStatus::Closed);
+  auto late = await(bob->send_text(w.room, "anyone?"));
+  REQUIRE_FALSE(late);
+  CHECK(late.error().code == ClientCode::InvalidArgument);
+}
