@@ -142,4 +142,10 @@ void Connection::arm_deadline(std::chrono::milliseconds timeout) {
 
 void Connection::disarm_deadline() noexcept { deadline_.cancel(); }
 
+TransportFactory tls_transport() {
+  return [](asio::any_io_executor ex, const TrustConfig& trust) -> std::shared_ptr<Transport> {
+    return std::make_shared<Connection>(std::move(ex), trust);
+  };
+}
+
 }  // namespace hearth::client

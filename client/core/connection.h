@@ -17,6 +17,7 @@
 #include "client/core/asio.h"
 #include "client/core/errors.h"
 #include "client/core/tls.h"
+#include "client/core/transport.h"
 #include "common/wire/framing.h"
 #include "common/wire/messages.h"
 
@@ -25,7 +26,7 @@ namespace hearth::client {
 /// Bytes queued for writing before the connection is considered stuck and closed.
 inline constexpr std::size_t kMaxQueuedWriteBytes = 8u << 20;
 
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection final : public Transport, public std::enable_shared_from_this<Connection> {
  public:
   using Stream = asio::ssl::stream<asio::ip::tcp::socket>;
 
@@ -37,26 +38,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
   /// Connect, Tls, PinMismatch (naming both hashes), Timeout. close() from
   /// elsewhere aborts it (Connect or Tls).
   [[nodiscard]] asio::awaitable<ClientResult<void>> connect(std::string host, std::uint16_t port,
-                                                            std::chrono::milliseconds timeout);
+                                                            std::chrono::milliseconds timeout) override;
 
   /// Reads one frame. Errors: Disconnected (closed or reset), Protocol (bad
   /// length or undecodable frame: the stream is out of sync, close it).
-  [[nodiscard]] asio::awaitable<ClientResult<wire::Frame>> read_frame();
+  [[nodiscard]] asio::awaitable<ClientResult<wire::Frame>> read_frame() override;
   /// Queues a frame. Silently nothing after close(); past kMaxQueuedWriteBytes
   /// the connection closes itself (the reader then sees Disconnected).
-  void send(const wire::Frame& frame);
+  void send(const wire::Frame& frame) override;
   /// Closes the socket; pending reads complete with Disconnected.
-  void close() noexcept;
-  [[nodiscard]] bool is_open() const noexcept { return open_; }
+  void close() noexcept override;
+  [[nodiscard]] bool is_open() const noexcept override { return open_; }
 
   /// Closes the connection if it is still open after `timeout` (a watchdog
   /// for steps that have no answer timeout of their own). disarm() stops it.
-  void arm_deadline(std::chrono::milliseconds timeout);
-  void disarm_deadline() noexcept;
-  [[nodiscard]] bool deadline_hit() const noexcept { return deadline_hit_; }
+  void arm_deadline(std::chrono::milliseconds timeout) override;
+  void disarm_deadline() noexcept override;
+  [[nodiscard]] bool deadline_hit() const noexcept override { return deadline_hit_; }
 
-  [[nodiscard]] const Bytes& exporter() const noexcept { return exporter_; }
-  void set_max_frame_size(std::uint32_t n) noexcept { max_frame_size_ = n; }
+  [[nodiscard]] const Bytes& exporter() const noexcept override { return exporter_; }
+  void set_max_frame_size(std::uint32_t n) noexcept override { max_frame_size_ = n; }
   [[nodiscard]] std::uint32_t max_frame_size() const noexcept { return max_frame_size_; }
 
  private:

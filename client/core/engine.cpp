@@ -17,7 +17,9 @@ Engine::Impl::Impl(std::unique_ptr<LocalStore> store, EngineOptions options)
       options_(std::move(options)),
       clock_(options_.clock != nullptr ? options_.clock : &system_clock_),
       tick_(io_),
-      backoff_timer_(io_) {}
+      backoff_timer_(io_) {
+  if (!options_.transport) options_.transport = tls_transport();
+}
 
 ClientResult<void> Engine::Impl::ensure_identity(bool create) {
   if (identity_) return {};

@@ -35,6 +35,7 @@
 #include "client/core/errors.h"
 #include "client/core/events.h"
 #include "client/core/local_store.h"
+#include "client/core/transport.h"
 #include "common/types/clock.h"
 
 namespace hearth::client {
@@ -57,6 +58,9 @@ struct EngineOptions {
   std::chrono::milliseconds request_timeout{30'000};
   /// Defaults to the system clock; tests may pass their own (not owned).
   const Clock* clock = nullptr;
+  /// How connections are made; empty = TLS (tls_transport()). Tests pass
+  /// an in-memory transport.
+  TransportFactory transport;
 };
 
 struct SendReceipt {

@@ -62,7 +62,7 @@ class Engine::Impl {
   void start_session();
   asio::awaitable<void> run_session();
   asio::awaitable<ClientError> connect_once();
-  asio::awaitable<ClientResult<wire::Message>> exchange(Connection& conn, wire::Message body);
+  asio::awaitable<ClientResult<wire::Message>> exchange(Transport& conn, wire::Message body);
   asio::awaitable<void> tick_loop();
   void handle_frame(wire::Frame frame);
   void on_deliver(const wire::Deliver& d);
@@ -112,7 +112,7 @@ class Engine::Impl {
   std::optional<crypto::SigningKey> identity_;
   std::optional<ProfileInfo> profile_;
 
-  std::shared_ptr<Connection> conn_;  // the connection being set up or live
+  std::shared_ptr<Transport> conn_;  // the connection being set up or live
   bool online_ = false;               // logged in and the first SyncOk arrived
   bool session_running_ = false;
   bool stopping_ = false;

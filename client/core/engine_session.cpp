@@ -94,7 +94,7 @@ void Engine::Impl::fail_requests(const ClientError& e) {
   for (auto& [id, r] : pending) r.done(fail(e));
 }
 
-asio::awaitable<ClientResult<wire::Message>> Engine::Impl::exchange(Connection& conn, wire::Message body) {
+asio::awaitable<ClientResult<wire::Message>> Engine::Impl::exchange(Transport& conn, wire::Message body) {
   const auto id = next_request_id_++;
   conn.send(wire::Frame{id, std::move(body)});
   while (true) {
@@ -121,9 +121,9 @@ asio::awaitable<ClientError> Engine::Impl::connect_once() {
   }
   if (auto r = ensure_identity(false); !r) co_return r.error();
 
-  std::shared_ptr<Connection> conn;
+  std::shared_ptr<Transport> conn;
   try {
-    conn = std::make_shared<Connection>(io_.get_executor(), TrustConfig{profile->spki_pin});
+    conn = options_.transport(io_.get_executor(), TrustConfig{profile->spki_pin});
   } catch (const std::exception& e) {
     co_return ClientError{ClientCode::Tls, std::string("cannot set up TLS: ") + e.what()};
   }

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: Apache-2.0
+// The engine's session logic against a scripted relay over MemoryTransport:
+// ack batching, duplicate dropping, re-sending with the same envelope id,
+// epoch refresh, login proof and final refusals. No sockets.
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "client/core/ack_batcher.h"
+#include "client/core/engine.h"
+#include "client/core/memory_store.h"
+#include "tests/unit/client/fake_relay.h"
+
+using namespace hearth;
+using namespace hearth::client;
+using namespace std::chrono_literals;
+
+namespace {
+
+const RoomId kRoom{Bytes(32, 0x42)};
+const AccountId kSelf{Bytes(16, 0x07)};
+const AccountId kPeer{Bytes(16, 0x08)};
+
+template <class T>
+T get(std::future<T> f) {
+  REQUIRE(f.wait_for(10s) == std::future_status::ready);
+  return f.get();
+}
+
+wire::Deliver app(std::uint64_t seq, std::string_view text) {
+  wire::Deliver d;
+  d.room = kRoom;
+  d.seq = Seq{seq};
+  d.kind = wire::EnvelopeKind::Application;
+  d.sender = kPeer;
+  d.envelope_id = EnvelopeId{Bytes(16, static_cast<std::uint8_t>(seq))};
+  d.timestamp_ms = 1;
+  d.payload = to_bytes(text);
+  return d;
+}
+
+struct Setup {
+  crypto::SigningKey key = crypto::ed25519_generate();
+  test::FakeRelay relay{kSelf, Bytes(key.public_key.begin(), key.public_key.end()), kRoom};
+
+  std::unique_ptr<Engine> engine(bool reconnect = true, Epoch local_epoch = Epoch{0}) {
+    auto store = std::make_unique<MemoryStore>();
+    REQUIRE(store->save_profile(ProfileInfo{"fake", 1, Bytes(32, 1), kSelf, "dr-a"}));
+    REQUIRE(store->save_identity_seed(crypto::ed25519_seed(key).view()));
+    REQUIRE(store->put_room(RoomRecord{kRoom, local_epoch, wire::Role::Member, RoomStatus::Active, Seq{}}));
+    EngineOptions o;
+    o.reconnect = reconnect;
+    o.transport = relay.factory();
+    o.connect_timeout = 2s;
+    o.request_timeout = 5s;
+    return std::make_unique<Engine>(std::move(store), o);
+  }
+};
+
+/// Drains events until `n` MessageReceived arrived (or 10 s); returns them all.
+std::vector<Event> drain(Engine& e, const std::function<bool(const std::vector<Event>&)>& done,
+                         std::chrono::milliseconds timeout = 10s) {
+  std::vector<Event> seen;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done(seen) && std::chrono::steady_clock::now() < deadline) {
+    if (auto ev = e.events().wait_pop(20ms)) seen.push_back(std::move(*ev));
+  }
+  return seen;
+}
+
+template <class E>
+std::size_t count(const std::vector<Event>& events) {
+  std::size_t n = 0;
+  for (const auto& e : events) {
+    if (std::holds_alternative<E>(e)) ++n;
+  }
+  return n;
+}
+
+bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("engine session: a backlog is acknowledged in batches, not per envelope", "[client][session]") {
+  Setup s;
+  constexpr std::uint64_t kBacklog = 200;
+  for (std::uint64_t i = 1; i <= kBacklog; ++i) s.relay.backlog.push_back(app(i, "m"));
+  auto e = s.engine();
+  REQUIRE(get(e->start()));
+  auto events = drain(*e, [](const auto& v) { return count<MessageReceived>(v) >= kBacklog; });
+  CHECK(count<MessageReceived>(events) == kBacklog);
+  REQUIRE(eventually([&] { return s.relay.acked_cursor() == kBacklog; }));
+  const auto acks = s.relay.acks();
+  CHECK(acks.size() >= 1);
+  CHECK(acks.size() <= kBacklog / kAckBatchSize + 2);
+  for (const auto& a : acks) CHECK(a.cursors.size() == 1);  // one cursor per room per Ack
+  e->stop();
+}
+
+TEST_CASE("engine session: a few live envelopes are acknowledged after the delay", "[client][session]") {
+  Setup s;
+  auto e = s.engine();
+  REQUIRE(get(e->start()));
+  s.relay.push(app(1, "a"));
+  s.relay.push(app(2, "b"));
+  auto events = drain(*e, [](const auto& v) { return count<MessageReceived>(v) >= 2; });
+  REQUIRE(count<MessageReceived>(events) == 2);
+  CHECK(s.relay.acks().empty());  // fewer than a batch: nothing yet
+  REQUIRE(eventually([&] { return s.relay.acked_cursor() == 2; }, std::chrono::milliseconds(kAckDelayMs * 10)));
+  CHECK(s.relay.acks().size() == 1);
+  e->stop();
+}
+
+TEST_CASE("engine session: redelivered envelopes reach the UI once", "[client][session]") {
+  Setup s;
+  s.relay.backlog = {app(1, "one"), app(2, "two"), app(2, "two"), app(1, "one"), app(3, "three")};
+  auto e = s.engine();
+  REQUIRE(get(e->start()));
+  s.relay.push(app(3, "three"));  // live duplicate of a backlog envelope
+  s.relay.push(app(4, "four"));
+  auto events = drain(*e, [](const auto& v) { return count<MessageReceived>(v) >= 4; });
+  auto more = drain(*e, [](const auto&) { return false; }, 300ms);
+  events.insert(events.end(), more.begin(), more.end());
+  CHECK(count<MessageReceived>(events) == 4);
+  auto history = get(e->history(kRoom, Seq{}, 100));
+  REQUIRE(history);
+  CHECK(history->size() == 4);
+  e->stop();
+}
+
+TEST_CASE("engine session: a send whose answer was lost is re-sent with the same envelope id",
+          "[client][session]") {
+  Setup s;
+  s.relay.drop_first_send = true;
+  auto e = s.engine(/*reconnect=*/true);
+  REQUIRE(get(e->start()));
+  auto sent = get(e->send_text(kRoom, "once"));
+  REQUIRE(sent);
+  const auto sends = s.relay.sends();
+  REQUIRE(sends.size() == 2);
+  CHECK(sends[0].envelope_id == sends[1].envelope_id);
+  CHECK(sends[1].envelope_id == sent->envelope_id);
+  CHECK(s.relay.connects() == 2);
+  CHECK(get(e->outbox())->empty());
+  auto events = drain(*e, [](const auto& v) { return count<MessageSent>(v) >= 1; });
+  CHECK(count<MessageSent>(events) == 1);
+  e->stop();
+}
+
+TEST_CASE("engine session: StaleEpoch refreshes the epoch and re-sends the same envelope", "[client][session]") {
+  Setup s;
+  s.relay.epoch = 2;
+  auto e = s.engine(true, Epoch{0});
+  REQUIRE(get(e->start()));  // SyncOk already says epoch 2
+  auto sent = get(e->send_text(kRoom, "hi"));
+  REQUIRE(sent);
+  const auto sends = s.relay.sends();
+  REQUIRE(sends.size() == 1);
+  CHECK(sends[0].epoch.v == 2);
+  e->stop();
+}
+
+TEST_CASE("engine session: a refused login is final, with no reconnect loop", "[client][session]") {
+  Setup s;
+  s.relay.refuse_login = true;
+  auto e = s.engine(/*reconnect=*/true);
+  auto r = get(e->start());
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == ClientCode::AuthFailed);
+  REQUIRE(r.error().relay);
+  CHECK(r.error().relay->code == wire::ErrorCode::AuthFailed);
+  std::this_thread::sleep_for(500ms);
+  CHECK(s.relay.connects() == 1);
+  e->stop();
+}
+
+TEST_CASE("engine session: the login proof verifies over this connection's exporter", "[client][session]") {
+  Setup s;
+  auto e = s.engine();
+  // The fake relay checks the signature against login_transcript(challenge,
+  // exporter, account) with the device's public key; a wrong key fails.
+  REQUIRE(get(e->start()));
+  e->stop();
+  Setup other;  // a relay that knows another key for the same account
+  test::FakeRelay wrong_key{kSelf, Bytes(other.key.public_key.begin(), other.key.public_key.end()), kRoom};
+  auto store = std::make_unique<MemoryStore>();
+  REQUIRE(store->save_profile(ProfileInfo{"fake", 1, Bytes(32, 1), kSelf, "dr-a"}));
+  REQUIRE(store->save_identity_seed(crypto::ed25519_seed(s.key).view()));
+  EngineOptions o;
+  o.reconnect = false;
+  o.transport = wrong_key.factory();
+  Engine e2(std::move(store), o);
+  auto r = get(e2.start());
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == ClientCode::AuthFailed);
+}
+
+TEST_CASE("engine session: a handshake adding us to a new room joins it at the next epoch", "[client][session]") {
+  Setup s;
+  auto e = s.engine();
+  REQUIRE(get(e->start()));
+  const RoomId fresh{Bytes(20, 0x31)};
+  wire::Deliver d;
+  d.room = fresh;
+  d.seq = Seq{5};
+  d.kind = wire::EnvelopeKind::Handshake;
+  d.sender = kPeer;
+  d.envelope_id = EnvelopeId{Bytes(16, 0x77)};
+  d.epoch = Epoch{4};
+  d.payload = to_bytes("opaque");
+  d.roster_changes = {wire::RosterChange{wire::RosterOp::Add, kSelf, wire::Role::Member}};
+  s.relay.push(d);
+  auto events = drain(*e, [](const auto& v) { return count<RoomJoined>(v) >= 1; });
+  REQUIRE(count<RoomJoined>(events) == 1);
+  CHECK(count<RosterChanged>(events) == 1);
+  auto rooms = get(e->rooms());
+  REQUIRE(rooms);
+  bool found = false;
+  for (const auto& r : *rooms) {
+    if (r.room == fresh) {
+      found = true;
+      CHECK(r.epoch.v == 5);
+      CHECK(r.cursor.v == 5);
+    }
+  }
+  CHECK(found);
+  e->stop();
+}

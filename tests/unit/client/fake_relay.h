@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// A scripted in-process relay behind MemoryTransport, for engine tests
+// without sockets. It speaks just enough of the protocol (hello, login with
+// signature check, sync with a backlog, sends with idempotent envelope ids,
+// rosters, acks) and records what the engine sent. Thread-safe: callbacks run
+// on the engine's thread, assertions on the test thread.
+
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "client/core/memory_transport.h"
+#include "common/crypto/crypto.h"
+#include "common/wire/auth.h"
+
+namespace hearth::test {
+
+class FakeRelay {
+ public:
+  FakeRelay(AccountId account, Bytes identity_key, RoomId room)
+      : account_(std::move(account)), identity_key_(std::move(identity_key)), room_(std::move(room)) {}
+
+  // ---- knobs (set before the engine connects) ----
+  bool refuse_login = false;
+  bool drop_first_send = false;  // close the connection instead of answering the first SendEnvelope
+  std::uint64_t epoch = 0;       // the room's current epoch; sends on another epoch get StaleEpoch
+  std::vector<wire::Deliver> backlog;  // pushed after Sync when above the device's cursor, duplicates included
+
+  [[nodiscard]] client::TransportFactory factory() {
+    return [this](client::asio::any_io_executor ex, const client::TrustConfig&) -> std::shared_ptr<client::Transport> {
+      client::MemoryTransport::Peer peer;
+      peer.on_connect = [this](client::MemoryTransport& t) -> std::optional<client::ClientError> {
+        std::lock_guard lock(mutex_);
+        ++connects_;
+        live_ = std::static_pointer_cast<client::MemoryTransport>(t.shared_from_this());
+        return std::nullopt;
+      };
+      peer.on_frame = [this](client::MemoryTransport& t, const wire::Frame& f) { handle(t, f); };
+      peer.on_close = [](client::MemoryTransport&) {};
+      return std::make_shared<client::MemoryTransport>(ex, std::move(peer), Bytes(32, 0xe5));
+    };
+  }
+
+  /// Pushes a Deliver to the live connection (from any thread).
+  void push(wire::Deliver d) {
+    std::shared_ptr<client::MemoryTransport> t;
+    {
+      std::lock_guard lock(mutex_);
+      t = live_.lock();
+    }
+    if (!t) return;
+    client::asio::post(t->executor(), [t, d = std::move(d)] { t->deliver(wire::Frame{0, d}); });
+  }
+
+  [[nodiscard]] int connects() const {
+    std::lock_guard lock(mutex_);
+    return connects_;
+  }
+  [[nodiscard]] std::vector<wire::Ack> acks() const {
+    std::lock_guard lock(mutex_);
+    return acks_;
+  }
+  [[nodiscard]] std::vector<wire::SendEnvelope> sends() const {
+    std::lock_guard lock(mutex_);
+    return sends_;
+  }
+  [[nodiscard]] std::uint64_t acked_cursor() const {
+    std::lock_guard lock(mutex_);
+    std::uint64_t best = 0;
+    for (const auto& a : acks_) {
+      for (const auto& c : a.cursors) {
+        if (c.room == room_) best = std::max(best, c.seq.v);
+      }
+    }
+    return best;
+  }
+
+ private:
+  void answer(client::MemoryTransport& t, std::uint64_t id, wire::Message m) { t.deliver(wire::Frame{id, std::move(m)}); }
+  void error(client::MemoryTransport& t, std::uint64_t id, wire::ErrorCode code) {
+    answer(t, id, wire::Error{code, "fake relay says no", std::nullopt});
+  }
+
+  void handle(client::MemoryTransport& t, const wire::Frame& f) {
+    std::lock_guard lock(mutex_);
+    const auto id = f.request_id;
+    if (std::get_if<wire::Hello>(&f.body)) {
+      answer(t, id, wire::HelloOk{wire::kProtocolVersion, 0});
+    } else if (const auto* ls = std::get_if<wire::LoginStart>(&f.body)) {
+      if (ls->account != account_) return error(t, id, wire::ErrorCode::AuthFailed);
+      challenge_ = crypto::random_bytes(wire::kChallengeSize);
+      answer(t, id, wire::LoginChallenge{challenge_});
+    } else if (const auto* lp = std::get_if<wire::LoginProof>(&f.body)) {
+      const auto transcript = wire::login_transcript(challenge_, t.exporter(), account_);
+      if (refuse_login || !crypto::ed25519_verify(identity_key_, transcript, lp->signature)) {
+        return error(t, id, wire::ErrorCode::AuthFailed);
+      }
+      answer(t, id, wire::LoginOk{"dr-a"});
+    } else if (const auto* sync = std::get_if<wire::Sync>(&f.body)) {
+      std::uint64_t cursor = 0;
+      for (const auto& c : sync->cursors) {
+        if (c.room == room_) cursor = c.seq.v;
+      }
+      std::uint64_t head = 0;
+      for (const auto& d : backlog) {
+        head = std::max(head, d.seq.v);
+        if (d.seq.v > cursor) t.deliver(wire::Frame{0, d});
+      }
+      answer(t, id, wire::SyncOk{{wire::RoomSyncState{room_, Seq{std::max(head, next_seq_ - 1)}, Epoch{epoch}, wire::Role::Member}}, {}});
+    } else if (const auto* send = std::get_if<wire::SendEnvelope>(&f.body)) {
+      sends_.push_back(*send);
+      if (drop_first_send) {
+        drop_first_send = false;
+        t.close();  // the envelope is stored, the answer is lost
+        seq_of_[send->envelope_id] = next_seq_++;
+        return;
+      }
+      if (send->epoch.v != epoch) return error(t, id, wire::ErrorCode::StaleEpoch);
+      auto it = seq_of_.find(send->envelope_id);
+      if (it == seq_of_.end()) it = seq_of_.emplace(send->envelope_id, next_seq_++).first;
+      answer(t, id, wire::SendOk{send->room, Seq{it->second}});
+    } else if (std::get_if<wire::GetRoster>(&f.body)) {
+      answer(t, id, wire::Roster{room_, Epoch{epoch}, {wire::Member{account_, "dr-a", wire::Role::Member}}});
+    } else if (const auto* ack = std::get_if<wire::Ack>(&f.body)) {
+      acks_.push_back(*ack);
+    } else if (const auto* ping = std::get_if<wire::Ping>(&f.body)) {
+      answer(t, id, wire::Pong{ping->nonce});
+    } else {
+      error(t, id, wire::ErrorCode::ProtocolViolation);
+    }
+  }
+
+  AccountId account_;
+  Bytes identity_key_;
+  RoomId room_;
+  mutable std::mutex mutex_;
+  std::weak_ptr<client::MemoryTransport> live_;
+  Bytes challenge_;
+  int connects_ = 0;
+  std::uint64_t next_seq_ = 1000;  // the engine's own sends, far from the backlog's seqs
+  std::map<EnvelopeId, std::uint64_t> seq_of_;
+  std::vector<wire::Ack> acks_;
+  std::vector<wire::SendEnvelope> sends_;
+};
+
+}  // namespace hearth::test
