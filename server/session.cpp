@@ -131,6 +131,7 @@ asio::awaitable<void> Session::run() {
   }
   handshake_done_ = true;
   touch();
+  watchdog_timer_.cancel();  // re-arm with the idle timeout
   hub_.on_open(*this);
   asio::co_spawn(stream_.get_executor(), writer(), [self](std::exception_ptr e) {
     if (e) {
