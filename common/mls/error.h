@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The one error type of common/mls: everything a peer can cause.
+
+#include <string>
+
+#include "common/types/result.h"
+
+namespace hearth::mls {
+
+enum class Error {
+  Truncated,               // input ended inside a value
+  TrailingBytes,           // bytes left after a complete value
+  InvalidVarint,           // reserved prefix 0b11 or a non-minimal encoding
+  VectorTooLong,           // a length prefix above kMaxVectorSize
+  InvalidValue,            // an unknown enum value, an optional flag other than 0/1
+  UnsupportedCipherSuite,  // anything but 0x0003
+  UnsupportedVersion,      // a protocol version other than mls10
+  CryptoFailed,            // a key of the wrong size, a weak shared secret
+  DecryptFailed,           // AEAD or HPKE authentication failed
+  InvalidSignature,        // a signature does not verify
+  InvalidMembershipTag,    // PublicMessage membership tag mismatch
+  WrongGroup,              // message for another group
+  WrongEpoch,              // message for another epoch
+  WrongWireFormat,         // e.g. an application message as PublicMessage
+  SenderOutOfRange,        // leaf index outside the tree
+  GenerationExpired,       // key already used and deleted, or fell out of the window
+  GenerationTooFarAhead,   // beyond kMaxForwardRatchetDistance
+  InvalidPadding,          // non-zero padding in a PrivateMessageContent
+};
+[[nodiscard]] std::string to_string(Error e);
+
+template <class T>
+using MlsResult = Result<T, Error>;
+
+}  // namespace hearth::mls
