@@ -4,6 +4,7 @@
 
 #include "common/mls/group_context.h"
 #include "common/mls/key_schedule.h"
+#include "common/mls/secret_tree.h"
 #include "common/mls/vectors/cases.h"
 #include "common/mls/vectors/check.h"
 
@@ -66,6 +67,36 @@ std::string check_psk_secret(const nlohmann::json& c) {
   auto secret = psk_secret(psks);
   check.require("psk_secret failed", secret.has_value());
   if (secret) check.equal("psk_secret", secret->view(), hex_field(c, "psk_secret"));
+  return check.failure();
+}
+
+std::string check_secret_tree(const nlohmann::json& c) {
+  Check check;
+  {
+    const auto& sd = c.at("sender_data");
+    const auto k = sender_data_key(hex_field(sd, "sender_data_secret"), hex_field(sd, "ciphertext"));
+    check.equal("sender data key", k.key.view(), hex_field(sd, "key"));
+    check.equal("sender data nonce", k.nonce, hex_field(sd, "nonce"));
+  }
+  const auto& leaves = c.at("leaves");
+  auto tree = SecretTree::create(crypto::SecretBytes(hex_field(c, "encryption_secret")),
+                                 static_cast<std::uint32_t>(leaves.size()));
+  check.require("secret tree", tree.has_value());
+  if (!tree) return check.failure();
+  for (std::uint32_t leaf = 0; leaf < leaves.size(); ++leaf) {
+    for (const auto& g : leaves.at(leaf)) {
+      const auto generation = g.at("generation").get<std::uint32_t>();
+      const std::string at = "leaf " + std::to_string(leaf) + " generation " + std::to_string(generation) + ": ";
+      auto hs = tree->key_for(LeafIndex{leaf}, RatchetType::Handshake, generation);
+      auto app = tree->key_for(LeafIndex{leaf}, RatchetType::Application, generation);
+      check.require(at + "key derivation failed", hs.has_value() && app.has_value());
+      if (!check.ok()) return check.failure();
+      check.equal(at + "handshake_key", hs->key.view(), hex_field(g, "handshake_key"));
+      check.equal(at + "handshake_nonce", hs->nonce, hex_field(g, "handshake_nonce"));
+      check.equal(at + "application_key", app->key.view(), hex_field(g, "application_key"));
+      check.equal(at + "application_nonce", app->nonce, hex_field(g, "application_nonce"));
+    }
+  }
   return check.failure();
 }
 

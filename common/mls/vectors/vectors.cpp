@@ -48,7 +48,7 @@ std::string dispatch(Kind kind, const nlohmann::json& c) {
     case Kind::Hpke: return check_hpke(c);
     case Kind::KeySchedule: return check_key_schedule(c);
     case Kind::PskSecret: return check_psk_secret(c);
-    case Kind::SecretTree:
+    case Kind::SecretTree: return check_secret_tree(c);
     case Kind::TranscriptHashes:
     case Kind::MessageProtection:
     case Kind::Messages:
@@ -89,8 +89,8 @@ bool is_part2(Kind k) {
     case Kind::CryptoBasics:
     case Kind::Hpke:
     case Kind::KeySchedule:
-    case Kind::PskSecret: return false;
-    case Kind::SecretTree:
+    case Kind::PskSecret:
+    case Kind::SecretTree: return false;
     case Kind::TranscriptHashes:
     case Kind::MessageProtection:
     case Kind::Messages:

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "common/mls/secret_tree.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "common/mls/labeled_crypto.h"
+
+namespace hearth::mls {
+namespace {
+
+// Every length below is a suite constant, far under the HKDF limit, so the
+// derivations cannot fail.
+crypto::SecretBytes tree_secret(BytesView secret, std::string_view label, std::uint32_t generation,
+                                std::size_t length) {
+  return std::move(*derive_tree_secret(secret, label, generation, length));
+}
+
+crypto::SecretBytes expand_nh(BytesView secret, std::string_view label, std::string_view context) {
+  return std::move(*expand_with_label(secret, label, as_bytes(context), kHashSize));
+}
+
+}  // namespace
+
+RatchetKey HashRatchet::derive_and_advance() {
+  RatchetKey out;
+  out.generation = next_generation_;
+  out.key = crypto::Secret<kAeadKeySize>(tree_secret(secret_.view(), "key", next_generation_, kAeadKeySize).view());
+  const auto nonce = tree_secret(secret_.view(), "nonce", next_generation_, kAeadNonceSize);
+  std::copy(nonce.view().begin(), nonce.view().end(), out.nonce.begin());
+  secret_ = tree_secret(secret_.view(), "secret", next_generation_, kHashSize);
+  ++next_generation_;
+  return out;
+}
+
+MlsResult<RatchetKey> HashRatchet::next() {
+  if (next_generation_ == std::numeric_limits<std::uint32_t>::max()) return fail(Error::GenerationTooFarAhead);
+  return derive_and_advance();
+}
+
+MlsResult<RatchetKey> HashRatchet::get(std::uint32_t generation) {
+  if (generation < next_generation_) {
+    auto it = skipped_.find(generation);
+    if (it == skipped_.end()) return fail(Error::GenerationExpired);
+    RatchetKey out = std::move(it->second);
+    skipped_.erase(it);
+    return out;
+  }
+  if (generation - next_generation_ > kMaxForwardRatchetDistance) return fail(Error::GenerationTooFarAhead);
+  if (generation == std::numeric_limits<std::uint32_t>::max()) return fail(Error::GenerationTooFarAhead);
+  while (next_generation_ < generation) {
+    RatchetKey skipped = derive_and_advance();
+    skipped_.emplace(skipped.generation, std::move(skipped));
+    if (skipped_.size() > kOutOfOrderWindow) skipped_.erase(skipped_.begin());
+  }
+  return derive_and_advance();
+}
+
+SecretTree::SecretTree(crypto::SecretBytes encryption_secret, std::uint32_t n_leaves)
+    : n_leaves_(n_leaves), nodes_(node_width(n_leaves)) {
+  nodes_[root(n_leaves).v] = std::move(encryption_secret);
+}
+
+MlsResult<SecretTree> SecretTree::create(crypto::SecretBytes encryption_secret, std::uint32_t n_leaves) {
+  if (n_leaves == 0 || n_leaves > kMaxTreeLeaves) return fail(Error::InvalidValue);
+  return SecretTree(std::move(encryption_secret), n_leaves);
+}
+
+MlsResult<HashRatchet*> SecretTree::ratchet(LeafIndex sender, RatchetType type) {
+  if (sender.v >= n_leaves_) return fail(Error::SenderOutOfRange);
+  auto it = ratchets_.find(sender.v);
+  if (it == ratchets_.end()) {
+    // Find the lowest node on the path from the leaf to the root that still
+    // holds a secret, then derive down to the leaf, deleting as we go.
+    const NodeIndex leaf = to_node(sender);
+    std::vector<NodeIndex> path{leaf};
+    const auto up = direct_path(leaf, n_leaves_);
+    path.insert(path.end(), up.begin(), up.end());
+    std::size_t start = 0;
+    while (start < path.size() && nodes_[path[start].v].empty()) ++start;
+    // Every leaf's path keeps a secret until that leaf's ratchets exist.
+    if (start == path.size()) return fail(Error::GenerationExpired);
+    for (std::size_t i = start; i > 0; --i) {
+      const NodeIndex n = path[i];
+      const BytesView secret = nodes_[n.v].view();
+      nodes_[left(n)->v] = expand_nh(secret, "tree", "left");
+      nodes_[right(n)->v] = expand_nh(secret, "tree", "right");
+      nodes_[n.v].clear();
+    }
+    const BytesView leaf_secret = nodes_[leaf.v].view();
+    HashRatchet handshake(expand_nh(leaf_secret, "handshake", ""));
+    HashRatchet application(expand_nh(leaf_secret, "application", ""));
+    nodes_[leaf.v].clear();
+    it = ratchets_.emplace(sender.v, std::make_pair(std::move(handshake), std::move(application))).first;
+  }
+  return type == RatchetType::Handshake ? &it->second.first : &it->second.second;
+}
+
+MlsResult<RatchetKey> SecretTree::next_key(LeafIndex sender, RatchetType type) {
+  auto r = ratchet(sender, type);
+  if (!r) return fail(r.error());
+  return (*r)->next();
+}
+
+MlsResult<RatchetKey> SecretTree::key_for(LeafIndex sender, RatchetType type, std::uint32_t generation) {
+  auto r = ratchet(sender, type);
+  if (!r) return fail(r.error());
+  return (*r)->get(generation);
+}
+
+SenderDataKey sender_data_key(BytesView sender_data_secret, BytesView ciphertext) {
+  const BytesView sample = ciphertext.first(std::min(ciphertext.size(), kHashSize));
+  SenderDataKey out;
+  out.key = crypto::Secret<kAeadKeySize>(
+      std::move(*expand_with_label(sender_data_secret, "key", sample, kAeadKeySize)).view());
+  const auto nonce = std::move(*expand_with_label(sender_data_secret, "nonce", sample, kAeadNonceSize));
+  std::copy(nonce.view().begin(), nonce.view().end(), out.nonce.begin());
+  return out;
+}
+
+}  // namespace hearth::mls
