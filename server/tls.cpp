@@ -166,8 +166,12 @@ Result<asio::ssl::context, TlsError> make_server_context(const TlsIdentity& iden
   boost::system::error_code ec;
   ctx.use_certificate_chain_file(identity.cert_file.string(), ec);
   if (ec) return fail(TlsError{TlsCode::BadCertificate, "cannot load certificate " + identity.cert_file.string()});
+  if (FilePtr probe(std::fopen(identity.key_file.c_str(), "rb")); !probe)
+    return fail(TlsError{TlsCode::CannotRead, "cannot read private key " + identity.key_file.string()});
   ctx.use_private_key_file(identity.key_file.string(), asio::ssl::context::pem, ec);
-  if (ec) return fail(TlsError{TlsCode::CannotRead, "cannot load private key " + identity.key_file.string()});
+  if (ec)
+    return fail(TlsError{TlsCode::BadCertificate,
+                         "the private key " + identity.key_file.string() + " is unusable or not the certificate's"});
   if (SSL_CTX_check_private_key(native) != 1)
     return fail(TlsError{TlsCode::BadCertificate, "the private key does not match the certificate"});
   return ctx;

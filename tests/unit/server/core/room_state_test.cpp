@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <catch2/catch.hpp>
+
+#include "server/core/limits.h"
+#include "server/core/room_state.h"
+
+using namespace hearth;
+using namespace hearth::relay;
+using wire::ErrorCode;
+using wire::Role;
+using wire::RosterOp;
+
+namespace {
+
+AccountId acct(std::uint8_t b) { return AccountId{Bytes(16, b)}; }
+EnvelopeId env(std::uint8_t b) { return EnvelopeId{Bytes(16, b)}; }
+const RoomId kRoom{Bytes(16, 0xaa)};
+
+bool exists(const AccountId& a) { return a.v.at(0) < 0x80; }
+
+wire::SubmitBundle bundle(Epoch e, std::vector<wire::RosterChange> changes, std::vector<wire::WelcomeFor> w = {}) {
+  return wire::SubmitBundle{kRoom, e, env(1), Bytes{1}, std::move(w), std::move(changes)};
+}
+
+wire::RosterChange add(const AccountId& a, Role r = Role::Member) { return {RosterOp::Add, a, r}; }
+wire::RosterChange remove(const AccountId& a) { return {RosterOp::Remove, a, Role::Member}; }
+wire::RosterChange set_role(const AccountId& a, Role r) { return {RosterOp::SetRole, a, r}; }
+
+/// A room with facilitator 1 and member 2 at epoch 1, head 2.
+RoomState two_member_room() {
+  RoomState r = new_room(kRoom, 1, acct(1), 0);
+  auto t = plan_bundle(r, acct(1), bundle(Epoch{0}, {add(acct(2))}, {{acct(2), {9}}}), exists);
+  REQUIRE(t);
+  return t->next;
+}
+
+}  // namespace
+
+TEST_CASE("new_room: the creator is the only member and a facilitator", "[server][core][room]") {
+  auto r = new_room(kRoom, 7, acct(1), 5000);
+  REQUIRE(r.members.size() == 1);
+  REQUIRE(r.members.at(acct(1)).role == Role::Facilitator);
+  REQUIRE(r.members.at(acct(1)).joined_from.v == 1);
+  REQUIRE(r.epoch.v == 0);
+  REQUIRE(r.head.v == 0);
+  REQUIRE(r.row == 7);
+  REQUIRE(r.lifetime_ms == 5000);
+}
+
+TEST_CASE("plan_send: members only, current epoch only", "[server][core][room]") {
+  auto r = two_member_room();
+  REQUIRE(plan_send(r, acct(2), Epoch{1}).value().v == 3);
+  REQUIRE(plan_send(r, acct(3), Epoch{1}).error().code == ErrorCode::NotMember);
+  REQUIRE(plan_send(r, acct(2), Epoch{0}).error().code == ErrorCode::StaleEpoch);
+  REQUIRE(plan_send(r, acct(2), Epoch{2}).error().code == ErrorCode::StaleEpoch);
+}
+
+TEST_CASE("plan_bundle: sequencing of handshake and Welcomes", "[server][core][room]") {
+  auto r = new_room(kRoom, 1, acct(1), 0);
+  r.head = Seq{10};
+  auto t = plan_bundle(r, acct(1), bundle(Epoch{0}, {add(acct(2)), add(acct(3), Role::Facilitator)},
+                                          {{acct(3), {1}}, {acct(2), {2}}}),
+                       exists);
+  REQUIRE(t);
+  REQUIRE(t->handshake_seq.v == 11);
+  REQUIRE(t->welcome_seqs == std::vector<Seq>{Seq{12}, Seq{13}});
+  REQUIRE(t->next.head.v == 13);
+  REQUIRE(t->next.epoch.v == 1);
+  REQUIRE(t->added == std::vector<AccountId>{acct(2), acct(3)});
+  REQUIRE(t->next.members.at(acct(2)).joined_from.v == 11);
+  REQUIRE(t->next.members.at(acct(2)).cursor.v == 10);
+  REQUIRE(t->next.members.at(acct(3)).role == Role::Facilitator);
+  // The old state is untouched.
+  REQUIRE(r.members.size() == 1);
+  REQUIRE(r.epoch.v == 0);
+}
+
+TEST_CASE("plan_bundle: epoch conflict", "[server][core][room]") {
+  auto r = two_member_room();
+  REQUIRE(plan_bundle(r, acct(1), bundle(Epoch{0}, {add(acct(3))}), exists).error().code ==
+          ErrorCode::EpochConflict);
+  REQUIRE(plan_bundle(r, acct(1), bundle(Epoch{2}, {add(acct(3))}), exists).error().code ==
+          ErrorCode::EpochConflict);
+  REQUIRE(plan_bundle(r, acct(1), bundle(Epoch{1}, {add(acct(3))}), exists));
+}
+
+TEST_CASE("plan_bundle: roster rules", "[server][core][room]") {
+  auto r = two_member_room();
+  auto code = [&](const AccountId& who, wire::SubmitBundle b) {
+    auto t = plan_bundle(r, who, b, exists);
+    REQUIRE_FALSE(t);
+    return t.error().code;
+  };
+  SECTION("only members submit") { REQUIRE(code(acct(5), bundle(Epoch{1}, {})) == ErrorCode::NotMember); }
+  SECTION("only facilitators add, remove others, change roles") {
+    REQUIRE(code(acct(2), bundle(Epoch{1}, {add(acct(3))})) == ErrorCode::NotFacilitator);
+    REQUIRE(code(acct(2), bundle(Epoch{1}, {remove(acct(1))})) == ErrorCode::NotFacilitator);
+    REQUIRE(code(acct(2), bundle(Epoch{1}, {set_role(acct(2), Role::Facilitator)})) == ErrorCode::NotFacilitator);
+  }
+  SECTION("a member may remove itself (leave)") {
+    auto t = plan_bundle(r, acct(2), bundle(Epoch{1}, {remove(acct(2))}), exists);
+    REQUIRE(t);
+    REQUIRE(t->removed == std::vector<AccountId>{acct(2)});
+    REQUIRE_FALSE(t->next.members.contains(acct(2)));
+  }
+  SECTION("a member may commit without roster changes (key update)") {
+    REQUIRE(plan_bundle(r, acct(2), bundle(Epoch{1}, {}), exists));
+  }
+  SECTION("added accounts exist and are not members; removed ones are members") {
+    REQUIRE(code(acct(1), bundle(Epoch{1}, {add(acct(0x90))})) == ErrorCode::UnknownAccount);
+    REQUIRE(code(acct(1), bundle(Epoch{1}, {add(acct(2))})) == ErrorCode::InvalidArgument);
+    REQUIRE(code(acct(1), bundle(Epoch{1}, {remove(acct(3))})) == ErrorCode::InvalidArgument);
+    REQUIRE(code(acct(1), bundle(Epoch{1}, {set_role(acct(3), Role::Member)})) == ErrorCode::InvalidArgument);
+  }
+  SECTION("one account at most once per bundle") {
+    REQUIRE(code(acct(1), bundle(Epoch{1}, {add(acct(3)), remove(acct(3))})) == ErrorCode::InvalidArgument);
+  }
+  SECTION("the room keeps a facilitator") {
+    REQUIRE(code(acct(1), bundle(Epoch{1}, {remove(acct(1))})) == ErrorCode::LastFacilitator);
+    REQUIRE(code(acct(1), bundle(Epoch{1}, {set_role(acct(1), Role::Member)})) == ErrorCode::LastFacilitator);
+    // Handing over first makes leaving possible.
+    REQUIRE(plan_bundle(r, acct(1), bundle(Epoch{1}, {set_role(acct(2), Role::Facilitator), remove(acct(1))}),
+                        exists));
+  }
+  SECTION("Welcomes only to accounts being added, once each") {
+    REQUIRE(code(acct(1), bundle(Epoch{1}, {add(acct(3))}, {{acct(2), {1}}})) == ErrorCode::InvalidArgument);
+    REQUIRE(code(acct(1), bundle(Epoch{1}, {add(acct(3))}, {{acct(3), {1}}, {acct(3), {2}}})) ==
+            ErrorCode::InvalidArgument);
+    REQUIRE(code(acct(1), bundle(Epoch{1}, {}, {{acct(3), {1}}})) == ErrorCode::InvalidArgument);
+  }
+}
+
+TEST_CASE("plan_bundle: a room holds at most kMaxRoomMembers", "[server][core][room]") {
+  auto r = new_room(kRoom, 1, acct(1), 0);
+  for (std::size_t i = 1; i < kMaxRoomMembers; ++i) {
+    Bytes id(16, 0);
+    id[0] = 1;
+    id[14] = static_cast<std::uint8_t>(i >> 8);
+    id[15] = static_cast<std::uint8_t>(i);
+    r.members.emplace(AccountId{id}, MemberState{});
+  }
+  REQUIRE(r.members.size() == kMaxRoomMembers);
+  auto t = plan_bundle(r, acct(1), bundle(Epoch{0}, {add(acct(0x50))}), exists);
+  REQUIRE_FALSE(t);
+  REQUIRE(t.error().code == ErrorCode::QuotaExceeded);
+}
+
+TEST_CASE("cursors move forward only and never past head", "[server][core][room]") {
+  auto r = two_member_room();  // head 2
+  r.head = Seq{10};
+  REQUIRE(advance_cursor(r, acct(2), Seq{5}));
+  REQUIRE_FALSE(advance_cursor(r, acct(2), Seq{4}));
+  REQUIRE(r.members.at(acct(2)).cursor.v == 5);
+  REQUIRE(advance_cursor(r, acct(2), Seq{1000}));
+  REQUIRE(r.members.at(acct(2)).cursor.v == 10);
+  REQUIRE_FALSE(advance_cursor(r, acct(9), Seq{3}));
+}
+
+TEST_CASE("effective_cursor starts a joiner at the handshake that added it", "[server][core][room]") {
+  MemberState joiner{Role::Member, Seq{11}, Seq{10}};
+  REQUIRE(effective_cursor(joiner, nullptr).v == 10);
+  const Seq low{3};
+  REQUIRE(effective_cursor(joiner, &low).v == 10);
+  const Seq high{20};
+  REQUIRE(effective_cursor(joiner, &high).v == 20);
+  joiner.cursor = Seq{15};
+  REQUIRE(effective_cursor(joiner, nullptr).v == 15);
+}
+
+TEST_CASE("valid_handle: 1..64 printable characters", "[server][core][room]") {
+  REQUIRE(valid_handle("alice"));
+  REQUIRE(valid_handle("Dr. Müller"));
+  REQUIRE(valid_handle(std::string(kMaxHandleChars, 'a')));
+  REQUIRE_FALSE(valid_handle(std::string(kMaxHandleChars + 1, 'a')));
+  REQUIRE_FALSE(valid_handle(""));
+  REQUIRE_FALSE(valid_handle(" alice"));
+  REQUIRE_FALSE(valid_handle("alice "));
+  REQUIRE_FALSE(valid_handle("a\tb"));
+  REQUIRE_FALSE(valid_handle("a\nb"));
+  REQUIRE_FALSE(valid_handle("a\x7f"));
+  REQUIRE_FALSE(valid_handle("a\xc2\x85"));  // U+0085, a C1 control
+  REQUIRE_FALSE(valid_handle("a\xff"));      // not UTF-8
+  REQUIRE_FALSE(valid_handle("a\xc3"));      // truncated sequence
+}

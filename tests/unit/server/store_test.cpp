@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "server/store.h"
+#include "tests/unit/server/temp_dir.h"
+
+using namespace hearth;
+using namespace hearth::relay;
+
+namespace {
+
+AccountId acct(std::uint8_t b) { return AccountId{Bytes(16, b)}; }
+
+StoredEnvelope envelope(std::uint64_t seq, wire::EnvelopeKind kind, std::int64_t ts,
+                        std::optional<AccountId> to = std::nullopt) {
+  StoredEnvelope e;
+  e.seq = Seq{seq};
+  e.kind = kind;
+  e.sender = acct(1);
+  e.envelope_id = EnvelopeId{Bytes(16, static_cast<std::uint8_t>(seq))};
+  e.epoch = Epoch{0};
+  e.timestamp_ms = ts;
+  e.payload = Bytes{static_cast<std::uint8_t>(seq)};
+  e.addressee = std::move(to);
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("store: open creates and migrates; reopen keeps the data", "[server][store]") {
+  test::ScratchDir dir;
+  {
+    auto s = RelayStore::open(dir.path() / "data");
+    REQUIRE(s);
+    REQUIRE(s->db().user_version().value() == kSchemaVersion);
+    REQUIRE(s->insert_account(AccountRow{acct(1), "alice", Bytes(32, 7)}, 1));
+    auto room = new_room(RoomId{Bytes(16, 9)}, 1, acct(1), 0);
+    REQUIRE(s->insert_room(room, acct(1), Bytes{1}, 1));
+    REQUIRE(s->insert_envelope(1, envelope(1, wire::EnvelopeKind::Application, 10)));
+    REQUIRE(s->save_cursor(1, acct(1), Seq{1}));
+  }
+  auto s = RelayStore::open(dir.path() / "data");
+  REQUIRE(s);
+  auto state = s->load();
+  REQUIRE(state);
+  REQUIRE(state->accounts.size() == 1);
+  REQUIRE(state->accounts[0].handle == "alice");
+  REQUIRE(state->rooms.size() == 1);
+  REQUIRE(state->rooms[0].head.v == 1);
+  REQUIRE(state->rooms[0].members.at(acct(1)).role == wire::Role::Facilitator);
+  REQUIRE(state->rooms[0].members.at(acct(1)).cursor.v == 1);
+  REQUIRE(state->ids.size() == 1);
+  REQUIRE(state->ids[0].seq.v == 1);
+}
+
+TEST_CASE("store: a corrupt or foreign file is a clear error", "[server][store]") {
+  test::ScratchDir dir;
+  {
+    std::ofstream junk(dir.path() / kDatabaseFileName);
+    junk << std::string(4096, 'x');
+  }
+  auto s = RelayStore::open(dir.path());
+  REQUIRE_FALSE(s);
+  REQUIRE(s.error().code == store::StoreCode::NotADatabase);
+}
+
+TEST_CASE("store: a schema from newer code is refused", "[server][store]") {
+  test::ScratchDir dir;
+  {
+    auto s = RelayStore::open(dir.path());
+    REQUIRE(s);
+    REQUIRE(s->db().exec("PRAGMA user_version = 99"));
+  }
+  auto s = RelayStore::open(dir.path());
+  REQUIRE_FALSE(s);
+  REQUIRE(s.error().code == store::StoreCode::SchemaTooNew);
+}
+
+TEST_CASE("store: an unwritable data directory is a clear error", "[server][store]") {
+  if (::geteuid() == 0) SUCCEED("root writes anywhere; the permission case cannot be shown");
+  test::ScratchDir dir;
+  std::filesystem::create_directories(dir.path() / "ro");
+  ::chmod((dir.path() / "ro").c_str(), 0500);
+  auto s = RelayStore::open(dir.path() / "ro");
+  if (::geteuid() != 0) REQUIRE_FALSE(s);
+  ::chmod((dir.path() / "ro").c_str(), 0700);
+  // A data directory that is a file fails for everyone.
+  { std::ofstream f(dir.path() / "file"); }
+  REQUIRE_FALSE(RelayStore::open(dir.path() / "file"));
+}
+
+TEST_CASE("store: invites are single-use and expire", "[server][store]") {
+  auto s = RelayStore::open_memory();
+  REQUIRE(s);
+  REQUIRE(s->insert_invite("tok", 0, 1000));
+  REQUIRE(s->consume_invite("nope", 10, acct(1)).value() == InviteCheck::Invalid);
+  REQUIRE(s->consume_invite("tok", 1000, acct(1)).value() == InviteCheck::Invalid);  // expired
+  REQUIRE(s->consume_invite("tok", 10, acct(1)).value() == InviteCheck::Consumed);
+  REQUIRE(s->consume_invite("tok", 10, acct(2)).value() == InviteCheck::Invalid);
+  REQUIRE_FALSE(s->insert_invite("tok", 0, 1000));  // unique
+}
+
+TEST_CASE("store: key packages are handed out once, then the last resort", "[server][store]") {
+  auto s = RelayStore::open_memory();
+  REQUIRE(s);
+  REQUIRE(s->add_key_packages(acct(1), {Bytes{1}, Bytes{2}}, Bytes{9}, 3).value() == 2u);
+  REQUIRE_FALSE(s->add_key_packages(acct(1), {Bytes{3}, Bytes{4}}, std::nullopt, 3).value().has_value());
+  REQUIRE(s->take_key_package(acct(1)).value()->key_package == Bytes{1});
+  REQUIRE(s->take_key_package(acct(1)).value()->key_package == Bytes{2});
+  auto last = s->take_key_package(acct(1)).value();
+  REQUIRE(last->last_resort);
+  REQUIRE(s->take_key_package(acct(1)).value()->last_resort);
+  REQUIRE_FALSE(s->take_key_package(acct(2)).value().has_value());
+}
+
+TEST_CASE("store: envelopes, Welcome addressing, retention and closing", "[server][store]") {
+  auto s = RelayStore::open_memory();
+  REQUIRE(s);
+  auto room = new_room(RoomId{Bytes(16, 9)}, 1, acct(1), 0);
+  REQUIRE(s->insert_room(room, acct(1), Bytes{}, 0));
+  REQUIRE(s->insert_envelope(1, envelope(1, wire::EnvelopeKind::Application, 10)));
+  auto hs = envelope(2, wire::EnvelopeKind::Handshake, 20);
+  hs.roster_changes = {wire::RosterChange{wire::RosterOp::Add, acct(2), wire::Role::Member}};
+  REQUIRE(s->insert_envelope(1, hs));
+  REQUIRE(s->insert_envelope(1, envelope(3, wire::EnvelopeKind::Welcome, 20, acct(2))));
+  REQUIRE(s->insert_envelope(1, envelope(4, wire::EnvelopeKind::Application, 30)));
+  REQUIRE_FALSE(s->insert_envelope(1, envelope(4, wire::EnvelopeKind::Application, 30)));  // one per seq
+
+  const Seq all{1000};
+  auto for_alice = s->read_envelopes(1, Seq{0}, all, acct(1), 100, 1 << 20).value();
+  REQUIRE(for_alice.size() == 3);  // not Bob's Welcome
+  auto for_bob = s->read_envelopes(1, Seq{1}, all, acct(2), 100, 1 << 20).value();
+  REQUIRE(for_bob.size() == 3);
+  REQUIRE(for_bob[0].roster_changes == hs.roster_changes);
+  REQUIRE(for_bob[1].kind == wire::EnvelopeKind::Welcome);
+  REQUIRE(s->read_envelopes(1, Seq{0}, Seq{2}, acct(1), 100, 1 << 20).value().size() == 2);
+  REQUIRE(s->read_envelopes(1, Seq{0}, all, acct(1), 1, 1 << 20).value().size() == 1);
+
+  // Age-based: only application envelopes older than the cutoff.
+  room.head = Seq{4};
+  auto deleted = s->delete_retained(room, Seq{0}, 25);
+  REQUIRE(deleted.value().v == 1);
+  room.deleted_through = *deleted;
+  auto left = s->read_envelopes(1, Seq{0}, all, acct(2), 100, 1 << 20).value();
+  REQUIRE(left.size() == 3);
+  REQUIRE(left[0].seq.v == 2);
+  // Cursor-based: everything through the cursor.
+  deleted = s->delete_retained(room, Seq{3}, 0);
+  REQUIRE(deleted.value().v == 3);
+  REQUIRE(s->read_envelopes(1, Seq{0}, all, acct(2), 100, 1 << 20).value().size() == 1);
+  auto state = s->load().value();
+  REQUIRE(state.rooms.at(0).deleted_through.v == 3);
+  REQUIRE(state.rooms.at(0).head.v == 4);
+
+  REQUIRE(s->delete_room(1));
+  REQUIRE(s->load().value().rooms.empty());
+}
+
+TEST_CASE("store: roster encoding round-trips and rejects garbage", "[server][store]") {
+  std::vector<wire::RosterChange> changes{{wire::RosterOp::Add, acct(1), wire::Role::Facilitator},
+                                          {wire::RosterOp::Remove, acct(2), wire::Role::Member},
+                                          {wire::RosterOp::SetRole, acct(3), wire::Role::Member}};
+  REQUIRE(decode_roster(encode_roster(changes)) == changes);
+  REQUIRE_FALSE(decode_roster(Bytes{1, 2, 3}));
+  Bytes bad = encode_roster(changes);
+  bad[0] = 9;
+  REQUIRE_FALSE(decode_roster(bad));
+}
