@@ -106,6 +106,17 @@ class Session {
   /// Connects, logs in and syncs.
   [[nodiscard]] std::optional<Exit> start() {
     auto r = wait(engine_->start(), g_.timeout);
+    if (!r && r.error().code == ClientCode::Timeout) {
+      // A reconnecting session keeps trying; if it never got online, say why
+      // (a connection failure, not a slow answer).
+      std::string reason;
+      while (auto e = engine_->events().try_pop()) {
+        if (const auto* c = std::get_if<client::ConnectionChanged>(&*e); c && c->state == client::ConnectionState::Offline) {
+          reason = c->reason;
+        }
+      }
+      if (!reason.empty()) return out_.error(ClientError{ClientCode::Connect, "could not get online: " + reason});
+    }
     if (!r) return out_.error(r.error());
     return std::nullopt;
   }

@@ -48,6 +48,13 @@ inline constexpr std::size_t kMaxOutboxSize = 1000;
 inline constexpr int kMaxEpochRetries = 3;
 /// Room ids this client generates (within wire's 16..64).
 inline constexpr std::size_t kRoomIdSize = 32;
+/// A Ping goes out after this long without hearing from the relay...
+inline constexpr std::int64_t kPingIntervalMs = 20'000;
+/// ...and the connection is dropped (and resumed from the cursors) after this long.
+inline constexpr std::int64_t kIdleTimeoutMs = 60'000;
+/// Delay before re-sending an envelope the relay refused for a passing reason
+/// (RateLimited, Internal, ShuttingDown, no answer in time).
+inline constexpr std::int64_t kSendRetryDelayMs = 1'000;
 
 struct EngineOptions {
   std::string client_name = "hearth-core";

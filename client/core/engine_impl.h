@@ -23,12 +23,6 @@ namespace hearth::client {
 
 /// Tick of the housekeeping timer (request timeouts, acks, keep-alive, retries).
 inline constexpr std::chrono::milliseconds kTickInterval{100};
-/// A Ping goes out after this long without hearing from the relay...
-inline constexpr std::int64_t kPingIntervalMs = 20'000;
-/// ...and the connection is dropped (and resumed) after this long.
-inline constexpr std::int64_t kIdleTimeoutMs = 60'000;
-/// Delay before re-sending an envelope the relay refused for a passing reason.
-inline constexpr std::int64_t kSendRetryDelayMs = 1'000;
 /// How long stop() waits for the network thread to wind down before forcing it.
 inline constexpr std::chrono::milliseconds kStopTimeout{5'000};
 

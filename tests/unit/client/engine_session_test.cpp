@@ -43,7 +43,7 @@ struct Setup {
   crypto::SigningKey key = crypto::ed25519_generate();
   test::FakeRelay relay{kSelf, Bytes(key.public_key.begin(), key.public_key.end()), kRoom};
 
-  std::unique_ptr<Engine> engine(bool reconnect = true, Epoch local_epoch = Epoch{0}) {
+  std::unique_ptr<Engine> engine(bool reconnect = true, Epoch local_epoch = Epoch{0}, const Clock* clock = nullptr) {
     auto store = std::make_unique<MemoryStore>();
     REQUIRE(store->save_profile(ProfileInfo{"fake", 1, Bytes(32, 1), kSelf, "dr-a"}));
     REQUIRE(store->save_identity_seed(crypto::ed25519_seed(key).view()));
@@ -53,6 +53,7 @@ struct Setup {
     o.transport = relay.factory();
     o.connect_timeout = 2s;
     o.request_timeout = 5s;
+    o.clock = clock;
     return std::make_unique<Engine>(std::move(store), o);
   }
 };
@@ -104,17 +105,54 @@ TEST_CASE("engine session: a backlog is acknowledged in batches, not per envelop
   e->stop();
 }
 
-TEST_CASE("engine session: a few live envelopes are acknowledged after the delay", "[client][session]") {
+TEST_CASE("engine session: a few live envelopes are acknowledged after kAckDelayMs", "[client][session]") {
   Setup s;
-  auto e = s.engine();
+  ManualClock clock;
+  auto e = s.engine(true, Epoch{0}, &clock);
   REQUIRE(get(e->start()));
   s.relay.push(app(1, "a"));
   s.relay.push(app(2, "b"));
   auto events = drain(*e, [](const auto& v) { return count<MessageReceived>(v) >= 2; });
   REQUIRE(count<MessageReceived>(events) == 2);
-  CHECK(s.relay.acks().empty());  // fewer than a batch: nothing yet
-  REQUIRE(eventually([&] { return s.relay.acked_cursor() == 2; }, std::chrono::milliseconds(kAckDelayMs * 10)));
+  clock.advance_ms(kAckDelayMs - 1);
+  std::this_thread::sleep_for(300ms);  // several housekeeping ticks
+  CHECK(s.relay.acks().empty());       // fewer than a batch, not yet due
+  clock.advance_ms(1);
+  REQUIRE(eventually([&] { return s.relay.acked_cursor() == 2; }));
   CHECK(s.relay.acks().size() == 1);
+  e->stop();
+}
+
+TEST_CASE("engine session: a request without an answer times out after request_timeout", "[client][session]") {
+  Setup s;
+  s.relay.silent = true;
+  ManualClock clock;
+  auto e = s.engine(true, Epoch{0}, &clock);
+  REQUIRE(get(e->start()));
+  auto roster = e->roster(kRoom);
+  CHECK(roster.wait_for(300ms) == std::future_status::timeout);
+  clock.advance_ms(5'000);  // the options' request_timeout
+  auto r = get(std::move(roster));
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == ClientCode::Timeout);
+  e->stop();
+}
+
+TEST_CASE("engine session: a silent relay is pinged after kPingIntervalMs and dropped after kIdleTimeoutMs",
+          "[client][session]") {
+  Setup s;
+  s.relay.silent = true;
+  ManualClock clock;
+  auto e = s.engine(true, Epoch{0}, &clock);
+  REQUIRE(get(e->start()));
+  clock.advance_ms(kPingIntervalMs - 10);
+  std::this_thread::sleep_for(300ms);
+  CHECK(s.relay.pings() == 0);
+  clock.advance_ms(20);
+  REQUIRE(eventually([&] { return s.relay.pings() == 1; }));
+  CHECK(s.relay.connects() == 1);
+  clock.advance_ms(kIdleTimeoutMs - kPingIntervalMs);
+  REQUIRE(eventually([&] { return s.relay.connects() == 2; }));  // dropped, reconnected, resumed
   e->stop();
 }
 

@@ -26,6 +26,7 @@ class FakeRelay {
   bool drop_first_send = false;  // close the connection instead of answering the first SendEnvelope
   std::uint64_t epoch = 0;       // the room's current epoch; sends on another epoch get StaleEpoch
   std::vector<wire::Deliver> backlog;  // pushed after Sync when above the device's cursor, duplicates included
+  bool silent = false;  // after SyncOk, answer nothing (no Roster, no Pong): a hung relay
 
   [[nodiscard]] client::TransportFactory factory() {
     return [this](client::asio::any_io_executor ex, const client::TrustConfig&) -> std::shared_ptr<client::Transport> {
@@ -60,6 +61,10 @@ class FakeRelay {
   [[nodiscard]] std::vector<wire::Ack> acks() const {
     std::lock_guard lock(mutex_);
     return acks_;
+  }
+  [[nodiscard]] int pings() const {
+    std::lock_guard lock(mutex_);
+    return pings_;
   }
   [[nodiscard]] std::vector<wire::SendEnvelope> sends() const {
     std::lock_guard lock(mutex_);
@@ -121,10 +126,13 @@ class FakeRelay {
       if (it == seq_of_.end()) it = seq_of_.emplace(send->envelope_id, next_seq_++).first;
       answer(t, id, wire::SendOk{send->room, Seq{it->second}});
     } else if (std::get_if<wire::GetRoster>(&f.body)) {
+      if (silent) return;
       answer(t, id, wire::Roster{room_, Epoch{epoch}, {wire::Member{account_, "dr-a", wire::Role::Member}}});
     } else if (const auto* ack = std::get_if<wire::Ack>(&f.body)) {
       acks_.push_back(*ack);
     } else if (const auto* ping = std::get_if<wire::Ping>(&f.body)) {
+      ++pings_;
+      if (silent) return;
       answer(t, id, wire::Pong{ping->nonce});
     } else {
       error(t, id, wire::ErrorCode::ProtocolViolation);
@@ -138,6 +146,7 @@ class FakeRelay {
   std::weak_ptr<client::MemoryTransport> live_;
   Bytes challenge_;
   int connects_ = 0;
+  int pings_ = 0;
   std::uint64_t next_seq_ = 1000;  // the engine's own sends, far from the backlog's seqs
   std::map<EnvelopeId, std::uint64_t> seq_of_;
   std::vector<wire::Ack> acks_;
