@@ -129,7 +129,7 @@ TEST_CASE("framing limits close the connection after a typed error", "[relay][fr
   }
 }
 
-TEST_CASE("malformed frames get MalformedFrame with their request id; too many close", "[relay][framing]") {
+TEST_CASE("malformed frames get MalformedFrame with their request id, too many close", "[relay][framing]") {
   RelayFixture f;
   auto c = f.connect();
   // Field 1 (request_id = 77), then garbage that is not a valid Frame.

@@ -413,7 +413,7 @@ TEST_CASE("retention deletes expired envelopes and Sync reports the history gap"
   REQUIRE(all[1].kind == wire::EnvelopeKind::Welcome);
 }
 
-TEST_CASE("an idle connection is closed; Ping keeps it alive", "[relay][idle]") {
+TEST_CASE("an idle connection is closed, Ping keeps it alive", "[relay][idle]") {
   RelayFixture f({"--idle-timeout-seconds", "1"});
   auto quiet = f.connect();
   auto chatty = f.connect();

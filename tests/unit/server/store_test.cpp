@@ -31,7 +31,7 @@ StoredEnvelope envelope(std::uint64_t seq, wire::EnvelopeKind kind, std::int64_t
 
 }  // namespace
 
-TEST_CASE("store: open creates and migrates; reopen keeps the data", "[server][store]") {
+TEST_CASE("store: open creates and migrates, reopen keeps the data", "[server][store]") {
   test::ScratchDir dir;
   {
     auto s = RelayStore::open(dir.path() / "data");
