@@ -192,16 +192,70 @@ TEST_CASE("engine session: a send whose answer was lost is re-sent with the same
   e->stop();
 }
 
-TEST_CASE("engine session: StaleEpoch refreshes the epoch and re-sends the same envelope", "[client][session]") {
+TEST_CASE("engine session: sends use the epoch from SyncOk", "[client][session]") {
   Setup s;
   s.relay.epoch = 2;
   auto e = s.engine(true, Epoch{0});
-  REQUIRE(get(e->start()));  // SyncOk already says epoch 2
+  REQUIRE(get(e->start()));
   auto sent = get(e->send_text(kRoom, "hi"));
   REQUIRE(sent);
   const auto sends = s.relay.sends();
   REQUIRE(sends.size() == 1);
   CHECK(sends[0].epoch.v == 2);
+  e->stop();
+}
+
+TEST_CASE("engine session: StaleEpoch refreshes the epoch and re-sends the same envelope", "[client][session]") {
+  Setup s;
+  auto e = s.engine();
+  REQUIRE(get(e->start()));
+  s.relay.with_lock([](test::FakeRelay& r) { r.epoch = 3; });  // a membership change we have not seen yet
+  auto sent = get(e->send_text(kRoom, "hi"));
+  INFO((sent ? std::string() : sent.error().describe()));
+  REQUIRE(sent);
+  const auto sends = s.relay.sends();
+  REQUIRE(sends.size() == 2);
+  CHECK(sends[0].epoch.v == 0);
+  CHECK(sends[1].epoch.v == 3);
+  CHECK(sends[0].envelope_id == sends[1].envelope_id);
+  e->stop();
+}
+
+TEST_CASE("engine session: after kMaxEpochRetries stale epochs the send fails and leaves the outbox",
+          "[client][session]") {
+  Setup s;
+  s.relay.always_stale = true;
+  auto e = s.engine();
+  REQUIRE(get(e->start()));
+  auto sent = get(e->send_text(kRoom, "never"));
+  REQUIRE_FALSE(sent);
+  REQUIRE(sent.error().relay);
+  CHECK(sent.error().relay->code == wire::ErrorCode::StaleEpoch);
+  CHECK(s.relay.sends().size() == static_cast<std::size_t>(kMaxEpochRetries) + 1);
+  CHECK(get(e->outbox())->empty());
+  auto events = drain(*e, [](const auto& v) { return count<SendFailed>(v) >= 1; });
+  CHECK(count<SendFailed>(events) == 1);
+  e->stop();
+}
+
+TEST_CASE("engine session: RateLimited keeps the envelope and retries after kSendRetryDelayMs", "[client][session]") {
+  Setup s;
+  s.relay.rate_limit_sends = 1;
+  ManualClock clock;
+  auto e = s.engine(true, Epoch{0}, &clock);
+  REQUIRE(get(e->start()));
+  auto sent = e->send_text(kRoom, "patience");
+  REQUIRE(eventually([&] { return s.relay.sends().size() == 1; }));
+  clock.advance_ms(kSendRetryDelayMs - 1);
+  std::this_thread::sleep_for(300ms);
+  CHECK(s.relay.sends().size() == 1);
+  CHECK(get(e->outbox())->size() == 1);
+  clock.advance_ms(1);
+  auto r = get(std::move(sent));
+  REQUIRE(r);
+  const auto sends = s.relay.sends();
+  REQUIRE(sends.size() == 2);
+  CHECK(sends[0].envelope_id == sends[1].envelope_id);
   e->stop();
 }
 

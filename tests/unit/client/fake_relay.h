@@ -6,6 +6,7 @@
 // rosters, acks) and records what the engine sent. Thread-safe: callbacks run
 // on the engine's thread, assertions on the test thread.
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -27,6 +28,14 @@ class FakeRelay {
   std::uint64_t epoch = 0;       // the room's current epoch; sends on another epoch get StaleEpoch
   std::vector<wire::Deliver> backlog;  // pushed after Sync when above the device's cursor, duplicates included
   bool silent = false;  // after SyncOk, answer nothing (no Roster, no Pong): a hung relay
+  bool always_stale = false;     // every SendEnvelope gets StaleEpoch
+  int rate_limit_sends = 0;      // this many SendEnvelope get RateLimited first
+
+  /// Changes knobs while an engine is connected (under the relay's lock).
+  void with_lock(const std::function<void(FakeRelay&)>& f) {
+    std::lock_guard lock(mutex_);
+    f(*this);
+  }
 
   [[nodiscard]] client::TransportFactory factory() {
     return [this](client::asio::any_io_executor ex, const client::TrustConfig&) -> std::shared_ptr<client::Transport> {
@@ -121,7 +130,11 @@ class FakeRelay {
         seq_of_[send->envelope_id] = next_seq_++;
         return;
       }
-      if (send->epoch.v != epoch) return error(t, id, wire::ErrorCode::StaleEpoch);
+      if (rate_limit_sends > 0) {
+        --rate_limit_sends;
+        return error(t, id, wire::ErrorCode::RateLimited);
+      }
+      if (always_stale || send->epoch.v != epoch) return error(t, id, wire::ErrorCode::StaleEpoch);
       auto it = seq_of_.find(send->envelope_id);
       if (it == seq_of_.end()) it = seq_of_.emplace(send->envelope_id, next_seq_++).first;
       answer(t, id, wire::SendOk{send->room, Seq{it->second}});
