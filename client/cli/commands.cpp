@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "client/cli/commands.h"
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <functional>
@@ -339,12 +340,35 @@ Exit cmd_send(const Globals& g, const std::string& room_hex, const std::string& 
   auto room = parse_room(room_hex);
   if (!room) return s.out().usage("--room takes 32 to 128 hex digits");
   if (!valid_utf8(text)) return s.out().usage("the message is not valid UTF-8");
-  if (auto e = s.start()) return *e;
-  auto r = s.wait_for(s.engine().send_text(*room, text));
-  if (!r) {
-    // On a timeout the message stays in the outbox; `sync` sends it later.
-    return s.out().error(r.error());
+  auto rooms = s.wait_for(s.engine().rooms());
+  if (!rooms) return s.out().error(rooms.error());
+  const bool known = std::any_of(rooms->begin(), rooms->end(), [&](const client::RoomRecord& r) {
+    return r.room == *room && r.status == client::RoomStatus::Active;
+  });
+  ClientResult<client::SendReceipt> r;
+  if (known) {
+    // Into the outbox first (durably), then connect: if the relay cannot be
+    // reached, the message is kept and the next sync or tail sends it.
+    auto sending = s.engine().send_text(*room, text);
+    // Requests run in order on the engine's thread: once this answers, the
+    // send was queued or refused.
+    (void)s.wait_for(s.engine().outbox());
+    if (sending.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready) {
+      r = sending.get();  // refused before queuing (too long, outbox full, ...)
+      if (!r) return s.out().error(r.error());
+    } else {
+      if (auto e = s.start()) {
+        if (!s.out().json()) std::cerr << "hearth-cli: the message stays in the outbox; `sync` sends it" << std::endl;
+        return *e;
+      }
+      r = s.wait_for(std::move(sending));
+    }
+  } else {
+    // A room we were added to since the last sync: learn about it first.
+    if (auto e = s.start()) return *e;
+    r = s.wait_for(s.engine().send_text(*room, text));
   }
+  if (!r) return s.out().error(r.error());
   s.out().emit(json{{"type", "sent"}, {"room", room->hex()}, {"seq", r->seq.v}, {"envelope_id", r->envelope_id.hex()}},
                "sent (seq " + std::to_string(r->seq.v) + ")");
   return Exit::Ok;

@@ -127,3 +127,46 @@ TEST_CASE("integration: hearth-cli refuses a wrong pin with exit 3 and both hash
   CHECK(r.err.find("PinMismatch") != std::string::npos);
   CHECK(r.err.find(relay.spki_hex()) != std::string::npos);
 }
+
+TEST_CASE("integration: hearth-cli keeps a message sent while the relay is down and sync sends it",
+          "[integration][cli]") {
+  TempDir tmp;
+  std::filesystem::create_directories(tmp.path() / "relay");
+  RelayProcess relay(tmp.path() / "relay");
+  const auto invites = relay.invites(2);
+  const Cli alice{tmp.path() / "alice"};
+  const Cli bob{tmp.path() / "bob"};
+  REQUIRE(alice({"register", "--invite", invites[0], "--handle", "alice"}).exit_code == 0);
+  REQUIRE(bob({"register", "--invite", invites[1], "--handle", "bob"}).exit_code == 0);
+  auto created = alice({"create-room"});
+  REQUIRE(created.exit_code == 0);
+  const auto room = json_lines(created.out).back()["room"].get<std::string>();
+  REQUIRE(alice({"add", "--room", room, "--handle", "bob"}).exit_code == 0);
+  // Bob has not synced since he was added: send learns about the room first.
+  REQUIRE(bob({"send", "--room", room, "hi alice"}).exit_code == 0);
+
+  relay.kill();
+  const Cli hasty_alice{alice.profile, "2"};
+  auto down = hasty_alice({"send", "--room", room, "written while the relay was down"});
+  CHECK(down.exit_code == 3);
+  relay.restart();
+
+  auto synced = alice({"sync", "--room", room});
+  REQUIRE(synced.exit_code == 0);
+  bool saw_sent = false;
+  bool saw_bob = false;
+  for (const auto& j : json_lines(synced.out)) {
+    if (j["type"] == "sent") saw_sent = true;
+    if (j["type"] == "message" && j["text"] == "hi alice") saw_bob = true;
+  }
+  CHECK(saw_sent);
+  CHECK(saw_bob);
+
+  auto tail = bob({"tail", "--room", room, "--count", "1"});
+  REQUIRE(tail.exit_code == 0);
+  std::vector<std::string> texts;
+  for (const auto& j : json_lines(tail.out)) {
+    if (j["type"] == "message") texts.push_back(j["text"]);
+  }
+  CHECK(texts == std::vector<std::string>{"written while the relay was down"});
+}
