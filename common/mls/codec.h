@@ -159,6 +159,15 @@ inline void read(Reader& r, std::uint16_t& v) { v = r.u16(); }
 inline void read(Reader& r, std::uint32_t& v) { v = r.u32(); }
 inline void read(Reader& r, Bytes& v) { v = r.opaque_bytes(); }
 
+template <class T>
+void write(Writer& w, const std::optional<T>& v) {
+  w.optional(v);
+}
+template <class T>
+void read(Reader& r, std::optional<T>& v) {
+  v = r.optional<T>();
+}
+
 /// The varint header alone (deserialization vectors).
 [[nodiscard]] Bytes encode_varint(std::uint64_t v);
 [[nodiscard]] MlsResult<std::uint64_t> decode_varint(BytesView in);

@@ -49,9 +49,9 @@ std::string dispatch(Kind kind, const nlohmann::json& c) {
     case Kind::KeySchedule: return check_key_schedule(c);
     case Kind::PskSecret: return check_psk_secret(c);
     case Kind::SecretTree: return check_secret_tree(c);
-    case Kind::TranscriptHashes:
+    case Kind::TranscriptHashes: return check_transcript_hashes(c);
+    case Kind::Messages: return check_messages(c);
     case Kind::MessageProtection:
-    case Kind::Messages:
     case Kind::TreeValidation:
     case Kind::TreeOperations:
     case Kind::TreeKem:
@@ -90,10 +90,10 @@ bool is_part2(Kind k) {
     case Kind::Hpke:
     case Kind::KeySchedule:
     case Kind::PskSecret:
-    case Kind::SecretTree: return false;
+    case Kind::SecretTree:
     case Kind::TranscriptHashes:
+    case Kind::Messages: return false;
     case Kind::MessageProtection:
-    case Kind::Messages:
     case Kind::TreeValidation:
     case Kind::TreeOperations:
     case Kind::TreeKem:
