@@ -66,7 +66,14 @@ void Session::end_request() noexcept {
   if (inflight_ + 1 == kMaxInflightRequests) reader_signal_.cancel();
 }
 
-void Session::wake_writer() noexcept { writer_signal_.cancel(); }
+void Session::wake_writer() noexcept {
+  // Only a waiting writer needs the timer poked; a busy one re-checks the
+  // outbox after its write, so fan-out to many sessions stays cheap.
+  if (writer_waiting_) {
+    writer_waiting_ = false;
+    writer_signal_.cancel();
+  }
+}
 
 void Session::send(const wire::Frame& frame) {
   if (closed_) return;
@@ -205,7 +212,9 @@ asio::awaitable<void> Session::writer() {
       }
       if (write_buf_.capacity() > kIdleWriteBufferKeep) Bytes().swap(write_buf_);
       writer_signal_.expires_at(std::chrono::steady_clock::time_point::max());
+      writer_waiting_ = true;
       co_await writer_signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      writer_waiting_ = false;
       continue;
     }
     // Gather: TLS turns each write call into records, so one contiguous

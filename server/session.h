@@ -137,6 +137,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t outbox_bytes_ = 0;
   Bytes write_buf_;
   bool writing_ = false;
+  bool writer_waiting_ = false;
   bool close_after_flush_ = false;
   CloseReason close_after_flush_reason_ = CloseReason::Protocol;
   Bytes body_;
