@@ -231,6 +231,14 @@ void Engine::Impl::refresh_epoch_and_resend(const PendingSend& p) {
 }
 
 void Engine::Impl::finish_send(const PendingSend& p, ClientResult<SendReceipt> r) {
+  if (r) {
+    // Our own line belongs in the history; its echo from the relay is then a duplicate.
+    Epoch epoch{};
+    if (auto room = store_->room(p.room); room && *room) epoch = (*room)->epoch;
+    const StoredEnvelope own{p.room, r->seq, wire::EnvelopeKind::Application, profile_ ? profile_->account : AccountId{},
+                             p.envelope_id, epoch, now_ms(), p.payload};
+    if (auto w = store_->store_sent(own); !w) store_failed(w.error(), "cannot store a sent message");
+  }
   if (auto w = store_->outbox_remove(p.envelope_id); !w) store_failed(w.error(), "cannot update the outbox");
   epoch_retries_.erase(p.envelope_id);
   retry_at_.erase(p.envelope_id);

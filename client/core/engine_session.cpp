@@ -263,12 +263,13 @@ void Engine::Impl::on_deliver(const wire::Deliver& d) {
     if (conn_) conn_->close();
     return;
   }
+  // Stored now or before (our own envelope): either way the cursor moved.
+  acks_.stored(d.room, d.seq, now_ms());
   if (*outcome == DeliveryOutcome::Duplicate) {
     ++duplicates_dropped_;
-    return;
+  } else {
+    for (auto& e : fx.events) emit(std::move(e));
   }
-  for (auto& e : fx.events) emit(std::move(e));
-  acks_.stored(d.room, d.seq, now_ms());
   if (acks_.due(now_ms())) flush_acks();
 }
 

@@ -87,11 +87,16 @@ class LocalStore {
   /// Inserts or replaces the room's epoch, role and status; the cursor never
   /// moves backwards (the stored cursor is kept when it is higher).
   [[nodiscard]] virtual StoreResult<void> put_room(const RoomRecord& r) = 0;
-  /// In one transaction: stores the envelope unless (room, seq) is already
-  /// stored or at or below the cursor (Duplicate, nothing changes), and writes
-  /// `after` (the room with its cursor at d.seq).
+  /// In one transaction: stores the envelope and writes `after` (the room
+  /// with its cursor at d.seq). Duplicate when d.seq is at or below the
+  /// cursor (nothing changes) or when (room, seq) is already stored, e.g. our
+  /// own envelope recorded by store_sent() (then only `after` is written, so
+  /// the cursor moves past it).
   [[nodiscard]] virtual StoreResult<DeliveryOutcome> store_delivery(const wire::Deliver& d,
                                                                     const RoomRecord& after) = 0;
+  /// Records our own envelope at the seq the relay gave it, without moving
+  /// the cursor (earlier seqs may still be on their way). Idempotent.
+  [[nodiscard]] virtual StoreResult<void> store_sent(const StoredEnvelope& e) = 0;
   /// Stored envelopes of a room with seq > `after`, in seq order, at most `limit`.
   [[nodiscard]] virtual StoreResult<std::vector<StoredEnvelope>> envelopes(const RoomId& room, Seq after,
                                                                            std::size_t limit) = 0;

@@ -52,11 +52,18 @@ StoreResult<DeliveryOutcome> MemoryStore::store_delivery(const wire::Deliver& d,
   auto it = rooms_.find(d.room);
   if (it != rooms_.end() && d.seq <= it->second.cursor) return DeliveryOutcome::Duplicate;
   const auto key = std::make_pair(d.room, d.seq.v);
-  if (envelopes_.contains(key)) return DeliveryOutcome::Duplicate;
-  envelopes_[key] = StoredEnvelope{d.room, d.seq, d.kind, d.sender, d.envelope_id, d.epoch, d.timestamp_ms, d.payload};
+  const bool known = envelopes_.contains(key);
+  if (!known) {
+    envelopes_[key] = StoredEnvelope{d.room, d.seq, d.kind, d.sender, d.envelope_id, d.epoch, d.timestamp_ms, d.payload};
+  }
   RoomRecord next = after;
   next.cursor = std::max(after.cursor, d.seq);
-  return put_room(next).map([] { return DeliveryOutcome::Stored; });
+  return put_room(next).map([known] { return known ? DeliveryOutcome::Duplicate : DeliveryOutcome::Stored; });
+}
+
+StoreResult<void> MemoryStore::store_sent(const StoredEnvelope& e) {
+  envelopes_.try_emplace(std::make_pair(e.room, e.seq.v), e);
+  return {};
 }
 
 StoreResult<std::vector<StoredEnvelope>> MemoryStore::envelopes(const RoomId& room, Seq after, std::size_t limit) {

@@ -20,6 +20,7 @@ class MemoryStore final : public LocalStore {
   [[nodiscard]] StoreResult<void> put_room(const RoomRecord& r) override;
   [[nodiscard]] StoreResult<DeliveryOutcome> store_delivery(const wire::Deliver& d,
                                                             const RoomRecord& after) override;
+  [[nodiscard]] StoreResult<void> store_sent(const StoredEnvelope& e) override;
   [[nodiscard]] StoreResult<std::vector<StoredEnvelope>> envelopes(const RoomId& room, Seq after,
                                                                    std::size_t limit) override;
   [[nodiscard]] StoreResult<void> outbox_add(const PendingSend& p) override;

@@ -225,12 +225,30 @@ StoreResult<DeliveryOutcome> SqliteStore::store_delivery(const wire::Deliver& d,
       .blob(d.payload);
   if (!b.result) return err<DeliveryOutcome>(b.result.error());
   if (auto r = st->run(); !r) return err<DeliveryOutcome>(r.error());
-  if (db_.changes() == 0) return DeliveryOutcome::Duplicate;
+  const bool known = db_.changes() == 0;  // e.g. our own envelope from store_sent()
   RoomRecord next = after;
   if (next.cursor < d.seq) next.cursor = d.seq;
   if (auto r = put_room(next); !r) return err<DeliveryOutcome>(r.error());
   if (auto r = tx->commit(); !r) return err<DeliveryOutcome>(r.error());
-  return DeliveryOutcome::Stored;
+  return known ? DeliveryOutcome::Duplicate : DeliveryOutcome::Stored;
+}
+
+StoreResult<void> SqliteStore::store_sent(const StoredEnvelope& e) {
+  auto st = db_.prepare(
+      "INSERT OR IGNORE INTO envelopes(room_id, seq, kind, sender, envelope_id, epoch, timestamp_ms, payload) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  if (!st) return err<void>(st.error());
+  Binder b{*st};
+  b.blob(e.room.v)
+      .i64(to_db(e.seq.v))
+      .i64(static_cast<std::int64_t>(e.kind))
+      .blob(e.sender.v)
+      .blob(e.envelope_id.v)
+      .i64(to_db(e.epoch.v))
+      .i64(e.timestamp_ms)
+      .blob(e.payload);
+  if (!b.result) return b.result;
+  return st->run();
 }
 
 StoreResult<std::vector<StoredEnvelope>> SqliteStore::envelopes(const RoomId& room, Seq after, std::size_t limit) {

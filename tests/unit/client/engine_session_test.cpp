@@ -325,3 +325,31 @@ TEST_CASE("engine session: a handshake adding us to a new room joins it at the n
   CHECK(found);
   e->stop();
 }
+
+TEST_CASE("engine session: our own envelope is history, not a received message, and its echo is acknowledged",
+          "[client][session]") {
+  Setup s;
+  auto e = s.engine();
+  REQUIRE(get(e->start()));
+  auto sent = get(e->send_text(kRoom, "mine"));
+  REQUIRE(sent);
+  auto history = get(e->history(kRoom, Seq{}, 10));
+  REQUIRE(history);
+  REQUIRE(history->size() == 1);
+  CHECK(to_string_bytes((*history)[0].payload) == "mine");
+  CHECK((*history)[0].sender == kSelf);
+  wire::Deliver echo = app(sent->seq.v, "mine");
+  echo.sender = kSelf;
+  echo.envelope_id = sent->envelope_id;
+  s.relay.push(echo);
+  s.relay.push(app(sent->seq.v + 1, "theirs"));
+  auto events = drain(*e, [](const auto& v) { return count<MessageReceived>(v) >= 1; });
+  auto more = drain(*e, [](const auto&) { return false; }, 200ms);
+  events.insert(events.end(), more.begin(), more.end());
+  REQUIRE(count<MessageReceived>(events) == 1);
+  for (const auto& ev : events) {
+    if (const auto* m = std::get_if<MessageReceived>(&ev)) CHECK(to_string_bytes(m->payload) == "theirs");
+  }
+  REQUIRE(eventually([&] { return s.relay.acked_cursor() == sent->seq.v + 1; }));
+  e->stop();
+}

@@ -179,3 +179,23 @@ TEST_CASE("sqlite store: a profile written by newer code is refused, a corrupt o
   REQUIRE_FALSE(bad);
   CHECK(bad.error().code == store::StoreCode::NotADatabase);
 }
+
+TEMPLATE_TEST_CASE("local store: our own sent envelope is history, and its echo only moves the cursor",
+                   "[client][store]", MemoryFactory, SqliteFactory) {
+  TestType f;
+  auto s = f.make();
+  const auto r = room(5);
+  REQUIRE(s->put_room(active(r, 0)));
+  auto own = deliver(r, 3, "mine");
+  REQUIRE(s->store_sent(StoredEnvelope{r, Seq{3}, wire::EnvelopeKind::Application, own.sender, own.envelope_id,
+                                       Epoch{0}, 7, own.payload}));
+  REQUIRE(s->store_sent(StoredEnvelope{r, Seq{3}, wire::EnvelopeKind::Application, own.sender, own.envelope_id,
+                                       Epoch{0}, 7, own.payload}));  // idempotent
+  CHECK(s->room(r).value()->cursor.v == 0);  // seqs 1 and 2 are still to come
+  REQUIRE(s->envelopes(r, Seq{0}, 10).value().size() == 1);
+  CHECK(s->store_delivery(deliver(r, 1, "a"), active(r, 1)).value() == DeliveryOutcome::Stored);
+  CHECK(s->store_delivery(deliver(r, 2, "b"), active(r, 2)).value() == DeliveryOutcome::Stored);
+  CHECK(s->store_delivery(own, active(r, 3)).value() == DeliveryOutcome::Duplicate);
+  CHECK(s->room(r).value()->cursor.v == 3);
+  CHECK(s->envelopes(r, Seq{0}, 10).value().size() == 3);
+}
