@@ -56,6 +56,12 @@ MlsResult<RatchetKey> HashRatchet::get(std::uint32_t generation) {
   return derive_and_advance();
 }
 
+void HashRatchet::restore(RatchetKey key) {
+  if (key.generation >= next_generation_ || skipped_.contains(key.generation)) return;
+  skipped_.emplace(key.generation, std::move(key));
+  if (skipped_.size() > kOutOfOrderWindow) skipped_.erase(skipped_.begin());
+}
+
 SecretTree::SecretTree(crypto::SecretBytes encryption_secret, std::uint32_t n_leaves)
     : n_leaves_(n_leaves), nodes_(node_width(n_leaves)) {
   nodes_[root(n_leaves).v] = std::move(encryption_secret);
@@ -106,6 +112,12 @@ MlsResult<RatchetKey> SecretTree::key_for(LeafIndex sender, RatchetType type, st
   auto r = ratchet(sender, type);
   if (!r) return fail(r.error());
   return (*r)->get(generation);
+}
+
+void SecretTree::restore(LeafIndex sender, RatchetType type, RatchetKey key) {
+  const auto it = ratchets_.find(sender.v);
+  if (it == ratchets_.end()) return;
+  (type == RatchetType::Handshake ? it->second.first : it->second.second).restore(std::move(key));
 }
 
 SenderDataKey sender_data_key(BytesView sender_data_secret, BytesView ciphertext) {

@@ -49,6 +49,10 @@ class HashRatchet {
   /// window; GenerationTooFarAhead beyond kMaxForwardRatchetDistance.
   [[nodiscard]] MlsResult<RatchetKey> get(std::uint32_t generation);
 
+  /// Puts back a key taken by get() that turned out not to be needed (its
+  /// message failed to decrypt), so a forged message cannot burn keys.
+  void restore(RatchetKey key);
+
   [[nodiscard]] std::uint32_t next_generation() const noexcept { return next_generation_; }
   [[nodiscard]] std::size_t retained_keys() const noexcept { return skipped_.size(); }
 
@@ -70,6 +74,9 @@ class SecretTree {
   [[nodiscard]] MlsResult<RatchetKey> next_key(LeafIndex sender, RatchetType type);
   /// Receiver side: the key of `generation`, which is then deleted.
   [[nodiscard]] MlsResult<RatchetKey> key_for(LeafIndex sender, RatchetType type, std::uint32_t generation);
+
+  /// Puts back a key from key_for() whose message failed (see HashRatchet::restore).
+  void restore(LeafIndex sender, RatchetType type, RatchetKey key);
 
   [[nodiscard]] std::uint32_t n_leaves() const noexcept { return n_leaves_; }
 

@@ -51,7 +51,7 @@ std::string dispatch(Kind kind, const nlohmann::json& c) {
     case Kind::SecretTree: return check_secret_tree(c);
     case Kind::TranscriptHashes: return check_transcript_hashes(c);
     case Kind::Messages: return check_messages(c);
-    case Kind::MessageProtection:
+    case Kind::MessageProtection: return check_message_protection(c);
     case Kind::TreeValidation:
     case Kind::TreeOperations:
     case Kind::TreeKem:
@@ -92,8 +92,8 @@ bool is_part2(Kind k) {
     case Kind::PskSecret:
     case Kind::SecretTree:
     case Kind::TranscriptHashes:
-    case Kind::Messages: return false;
-    case Kind::MessageProtection:
+    case Kind::Messages:
+    case Kind::MessageProtection: return false;
     case Kind::TreeValidation:
     case Kind::TreeOperations:
     case Kind::TreeKem:

@@ -44,6 +44,7 @@ TEST_CASE("vectors: key-schedule", "[mls][vectors]") { run_file(mls("key-schedul
 TEST_CASE("vectors: secret-tree", "[mls][vectors]") { run_file(mls("secret-tree.json")); }
 TEST_CASE("vectors: transcript-hashes", "[mls][vectors]") { run_file(mls("transcript-hashes.json")); }
 TEST_CASE("vectors: messages", "[mls][vectors]") { run_file(mls("messages.json")); }
+TEST_CASE("vectors: message-protection", "[mls][vectors]") { run_file(mls("message-protection.json")); }
 TEST_CASE("vectors: psk_secret", "[mls][vectors]") { run_file(mls("psk_secret.json")); }
 TEST_CASE("vectors: rfc9180-a21", "[mls][vectors]") {
   run_file(hearth::test::shared_dir() / "hpke" / "rfc9180-a21.json");
