@@ -421,28 +421,39 @@ void Relay::shutdown(std::function<void()> finished) {
   // completion means every acknowledged write is on disk and answered.
   db_->submit([](RelayStore&) -> store::StoreResult<void> { return {}; },
               [this, finished = std::move(finished)]() mutable {
-                auto deadline = std::chrono::steady_clock::now() + kShutdownFlushTimeout;
-                auto timer = std::make_shared<asio::steady_timer>(io_);
-                auto poll = std::make_shared<std::function<void()>>();
-                *poll = [this, deadline, timer, poll, finished]() {
-                  bool flushed = true;
-                  for (auto& [p, session] : sessions_) flushed = flushed && (session->closed() || session->outbox_empty());
-                  if (!flushed && std::chrono::steady_clock::now() < deadline) {
-                    timer->expires_after(std::chrono::milliseconds(10));
-                    timer->async_wait([poll](boost::system::error_code) { (*poll)(); });
-                    return;
+                asio::co_spawn(io_, finish_shutdown(std::move(finished)), [](std::exception_ptr e) {
+                  if (!e) return;
+                  try {
+                    std::rethrow_exception(e);
+                  } catch (const std::exception& x) {
+                    spdlog::error("shutdown ended by an exception: {}", x.what());
                   }
-                  std::vector<SessionPtr> all;
-                  for (auto& [p, session] : sessions_) all.push_back(session);
-                  for (auto& session : all) session->close(CloseReason::Shutdown);
-                  db_->stop();
-                  log_counters();
-                  // Break the self-reference once this call has returned.
-                  asio::post(io_, [poll] { *poll = nullptr; });
-                  finished();
-                };
-                (*poll)();
+                });
               });
+}
+
+asio::awaitable<void> Relay::finish_shutdown(std::function<void()> finished) {
+  // Everything acknowledged is on disk; give the answers a bounded time to
+  // reach their peers, then close.
+  const auto deadline = std::chrono::steady_clock::now() + kShutdownFlushTimeout;
+  asio::steady_timer timer(io_);
+  boost::system::error_code ec;
+  auto flushed = [this] {
+    for (auto& [p, session] : sessions_) {
+      if (!session->closed() && !session->outbox_empty()) return false;
+    }
+    return true;
+  };
+  while (!flushed() && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(10));
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  std::vector<SessionPtr> all;
+  for (auto& [p, session] : sessions_) all.push_back(session);
+  for (auto& session : all) session->close(CloseReason::Shutdown);
+  db_->stop();
+  log_counters();
+  finished();
 }
 
 }  // namespace hearth::relay

@@ -108,6 +108,7 @@ class Relay final : public Hub {
   void on_fetch_key_package(Session& s, std::uint64_t rid, const wire::FetchKeyPackage& m);
   void on_lookup_account(Session& s, std::uint64_t rid, const wire::LookupAccount& m);
   void on_fatal(const std::string& what);
+  asio::awaitable<void> finish_shutdown(std::function<void()> finished);
   /// Runs `done` after everything submitted so far has committed.
   void after_commits(Session& s, std::function<void(Session&)> done);
 
