@@ -199,6 +199,7 @@ class Runner {
     // The measured window.
     const auto relay_cpu0 = target_.pid > 0 ? read_cpu_seconds(target_.pid) : std::nullopt;
     const double self_cpu0 = self_cpu_seconds();
+    const auto machine0 = read_machine_cpu();
     const auto t0 = SteadyClock::now();
     shared_.stats.recording = true;
     sampling_ = true;
@@ -208,9 +209,18 @@ class Runner {
     report_.measured_s = seconds_since(t0);
     const double self_cpu1 = self_cpu_seconds();
     const auto relay_cpu1 = target_.pid > 0 ? read_cpu_seconds(target_.pid) : std::nullopt;
+    const auto machine1 = read_machine_cpu();
+    report_.loadavg_end = read_loadavg();
     const auto memory = target_.pid > 0 ? read_memory(target_.pid) : std::nullopt;
     report_.bench_cpu_pct = 100.0 * (self_cpu1 - self_cpu0) / report_.measured_s;
     if (relay_cpu0 && relay_cpu1) report_.relay_cpu_pct = 100.0 * (*relay_cpu1 - *relay_cpu0) / report_.measured_s;
+    // Whatever else ran on the machine competed with the relay and the bench
+    // for the same cores: a figure taken on a busy machine says so.
+    if (machine0 && machine1) {
+      report_.machine_cores = machine1->cores;
+      const double busy_pct = 100.0 * (machine1->busy_s - machine0->busy_s) / report_.measured_s;
+      report_.others_cpu_pct = std::max(0.0, busy_pct - report_.bench_cpu_pct - report_.relay_cpu_pct.value_or(0));
+    }
     if (memory) {
       report_.relay_rss_end_mib = static_cast<double>(memory->rss_kib) / kMiB;
       report_.relay_hwm_mib = static_cast<double>(memory->hwm_kib) / kMiB;

@@ -47,6 +47,9 @@ struct Report {
   std::optional<double> relay_hwm_mib;       // VmHWM: peak over the relay's life (includes set-up)
   std::optional<double> relay_cpu_pct;       // of one core, over the window
   double bench_cpu_pct = 0;                  // of one core, over the window
+  std::optional<double> others_cpu_pct;      // the rest of the machine (not relay, not bench), of one core
+  unsigned machine_cores = 0;
+  std::optional<double> loadavg_end;         // 1-minute load average after the window
   std::uint64_t lost = 0;                    // (receiver, seq) pairs never delivered
   std::uint64_t duplicates = 0;
   std::uint64_t out_of_order = 0;

@@ -74,6 +74,43 @@ std::optional<double> read_cpu_seconds(pid_t pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(ticks);
 }
 
+std::optional<MachineCpu> read_machine_cpu() {
+  auto text = read_whole_file("/proc/stat");
+  if (!text) return std::nullopt;
+  std::istringstream in(*text);
+  std::string line;
+  MachineCpu m;
+  bool found = false;
+  const long ticks = sysconf(_SC_CLK_TCK);
+  if (ticks <= 0) return std::nullopt;
+  while (std::getline(in, line)) {
+    if (line.rfind("cpu ", 0) == 0) {
+      std::istringstream fields(line.substr(4));
+      // user nice system idle iowait irq softirq steal guest guest_nice
+      std::uint64_t v[8] = {};
+      for (auto& x : v) fields >> x;
+      const std::uint64_t total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+      const std::uint64_t idle = v[3] + v[4];
+      m.total_s = static_cast<double>(total) / static_cast<double>(ticks);
+      m.busy_s = static_cast<double>(total - idle) / static_cast<double>(ticks);
+      found = true;
+    } else if (line.rfind("cpu", 0) == 0) {
+      ++m.cores;
+    }
+  }
+  if (!found) return std::nullopt;
+  return m;
+}
+
+std::optional<double> read_loadavg() {
+  auto text = read_whole_file("/proc/loadavg");
+  if (!text) return std::nullopt;
+  std::istringstream in(*text);
+  double load = 0;
+  if (!(in >> load)) return std::nullopt;
+  return load;
+}
+
 double self_cpu_seconds() noexcept {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);

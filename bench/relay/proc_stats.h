@@ -23,6 +23,17 @@ struct MemorySample {
 /// User + system CPU time of `pid` in seconds; nullopt when unreadable.
 [[nodiscard]] std::optional<double> read_cpu_seconds(pid_t pid);
 
+/// Machine-wide CPU time from /proc/stat, in seconds summed over all cores.
+struct MachineCpu {
+  double busy_s = 0;   // everything but idle and iowait
+  double total_s = 0;
+  unsigned cores = 0;
+};
+[[nodiscard]] std::optional<MachineCpu> read_machine_cpu();
+
+/// The 1-minute load average (/proc/loadavg).
+[[nodiscard]] std::optional<double> read_loadavg();
+
 /// User + system CPU time of this process in seconds (getrusage).
 [[nodiscard]] double self_cpu_seconds() noexcept;
 

@@ -79,6 +79,9 @@ std::string format_text(const Report& r) {
     << " frames took the full decoder"
     << (r.bench_cpu_pct > 90 ? " -- WARNING: the bench is near one full core, figures may be bench-limited" : "")
     << "\n";
+  s << "  machine " << r.machine_cores << " cores; other processes used " << opt_fixed(r.others_cpu_pct, 1, "%")
+    << " of one core in the window; load average " << opt_fixed(r.loadavg_end, 2, "")
+    << (r.others_cpu_pct && *r.others_cpu_pct > 20 ? " -- WARNING: the machine was not quiet" : "") << "\n";
   s << "  loss   lost " << r.lost << ", duplicates " << r.duplicates << ", out of order " << r.out_of_order
     << ", unanswered sends " << r.unanswered_sends << ", dropped connections " << r.dropped_connections
     << (r.drained ? "" : ", DRAIN TIMED OUT") << "\n";
@@ -109,7 +112,8 @@ std::string format_json(const Report& r) {
     << ", \"relay_rss_peak_mib\": " << json_number(r.relay_rss_peak_mib, 2)
     << ", \"relay_hwm_mib\": " << json_number(r.relay_hwm_mib, 2)
     << ", \"relay_cpu_pct\": " << json_number(r.relay_cpu_pct, 1) << ", \"bench_cpu_pct\": " << fixed(r.bench_cpu_pct, 1)
-    << ", \"relay_state\": " << json_string(r.relay_state) << ", \"lost\": " << r.lost
+    << ", \"others_cpu_pct\": " << json_number(r.others_cpu_pct, 1) << ", \"machine_cores\": " << r.machine_cores
+    << ", \"loadavg_end\": " << json_number(r.loadavg_end, 2) << ", \"relay_state\": " << json_string(r.relay_state) << ", \"lost\": " << r.lost
     << ", \"duplicates\": " << r.duplicates << ", \"out_of_order\": " << r.out_of_order
     << ", \"unanswered_sends\": " << r.unanswered_sends << ", \"dropped_connections\": " << r.dropped_connections
     << ", \"drained\": " << (r.drained ? "true" : "false") << ", \"full_decodes\": " << r.full_decodes
