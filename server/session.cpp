@@ -30,7 +30,7 @@ const char* to_string(CloseReason r) noexcept {
 
 Session::Session(asio::ip::tcp::socket socket, asio::ssl::context& tls, Hub& hub, const SessionLimits& limits,
                  std::uint64_t id)
-    : stream_(std::move(socket), tls),
+    : stream_(std::move(socket), tls.native_handle()),
       hub_(hub),
       limits_(limits),
       id_(id),
@@ -109,8 +109,7 @@ void Session::close(CloseReason why) {
   writer_signal_.cancel();
   reader_signal_.cancel();
   watchdog_timer_.cancel();
-  stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  stream_.lowest_layer().close(ec);
+  stream_.close();
   outbox_.clear();
   outbox_bytes_ = 0;
   hub_.on_close(*this, why);
@@ -119,12 +118,12 @@ void Session::close(CloseReason why) {
 asio::awaitable<void> Session::run() {
   auto self = shared_from_this();
   error_code ec;
-  stream_.lowest_layer().set_option(asio::ip::tcp::no_delay(true), ec);
+  stream_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
   touch();
   asio::co_spawn(stream_.get_executor(), watchdog(), [self](std::exception_ptr e) {
     if (e) self->close(CloseReason::PeerClosed);
   });
-  co_await stream_.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+  ec = co_await stream_.handshake();
   if (ec || closed_) {
     close(CloseReason::Handshake);
     co_return;
@@ -161,7 +160,7 @@ asio::awaitable<void> Session::reader() {
       reader_signal_.expires_at(std::chrono::steady_clock::time_point::max());
       co_await reader_signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
-    co_await asio::async_read(stream_, asio::buffer(prefix), asio::redirect_error(asio::use_awaitable, ec));
+    ec = co_await stream_.read_exact(prefix);
     if (ec || closed_) break;
     touch();
     auto length = wire::check_length(prefix, limits_.max_frame_size);
@@ -172,7 +171,7 @@ asio::awaitable<void> Session::reader() {
       co_return;
     }
     body_.resize(*length);
-    co_await asio::async_read(stream_, asio::buffer(body_), asio::redirect_error(asio::use_awaitable, ec));
+    ec = co_await stream_.read_exact(body_);
     if (ec || closed_) break;
     touch();
     if (!handle_body(body_)) co_return;
@@ -217,8 +216,8 @@ asio::awaitable<void> Session::writer() {
       writer_waiting_ = false;
       continue;
     }
-    // Gather: TLS turns each write call into records, so one contiguous
-    // buffer per turn costs one SSL_write instead of one per frame.
+    // Gather: one contiguous buffer per turn costs one SSL_write (a few
+    // records, one syscall each) instead of one per frame.
     write_buf_.clear();
     while (!outbox_.empty() &&
            (write_buf_.empty() || write_buf_.size() + outbox_.front()->size() <= kMaxWriteBatchBytes)) {
@@ -228,7 +227,7 @@ asio::awaitable<void> Session::writer() {
       outbox_.pop_front();
     }
     writing_ = true;
-    co_await asio::async_write(stream_, asio::buffer(write_buf_), asio::redirect_error(asio::use_awaitable, ec));
+    ec = co_await stream_.write_all(write_buf_);
     writing_ = false;
     if (ec || closed_) break;
     if (below_low_water()) hub_.on_drained(*this);

@@ -27,6 +27,7 @@
 #include "server/asio.h"
 #include "server/core/rate_limiter.h"
 #include "server/peer_state.h"
+#include "server/tls_stream.h"
 
 namespace hearth::relay {
 
@@ -82,8 +83,6 @@ class Hub {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  using Stream = asio::ssl::stream<asio::ip::tcp::socket>;
-
   Session(asio::ip::tcp::socket socket, asio::ssl::context& tls, Hub& hub, const SessionLimits& limits,
           std::uint64_t id);
   Session(const Session&) = delete;
@@ -125,7 +124,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void touch() noexcept { last_activity_ = std::chrono::steady_clock::now(); }
   void wake_writer() noexcept;
 
-  Stream stream_;
+  TlsStream stream_;
   Hub& hub_;
   SessionLimits limits_;
   std::uint64_t id_;

@@ -161,7 +161,9 @@ Result<asio::ssl::context, TlsError> make_server_context(const TlsIdentity& iden
       SSL_CTX_set_max_proto_version(native, TLS1_3_VERSION) != 1)
     return fail(TlsError{TlsCode::BadCertificate, "this OpenSSL cannot restrict to TLS 1.3"});
   SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET | SSL_OP_NO_COMPRESSION);
-  // Asio's engine buffers are enough; OpenSSL need not keep its own per idle connection.
+  // No session resumption: no tickets to send or keep.
+  SSL_CTX_set_num_tickets(native, 0);
+  // Idle connections give their record buffers back.
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
   boost::system::error_code ec;
   ctx.use_certificate_chain_file(identity.cert_file.string(), ec);
