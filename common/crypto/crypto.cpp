@@ -236,6 +236,13 @@ CryptoResult<Bytes> xaead_open(BytesView key, BytesView nonce, BytesView aad, By
 CryptoResult<Secret<kAeadKeySize>> argon2id(std::string_view passphrase, BytesView salt,
                                            const Argon2Params& params) {
   if (salt.size() != kArgon2SaltSize) return fail(CryptoError::InvalidLength);
+  // Parameters outside libsodium's range are a caller's mistake, not memory
+  // exhaustion: report them as such instead of letting crypto_pwhash fail.
+  if (params.ops_limit < crypto_pwhash_argon2id_OPSLIMIT_MIN || params.ops_limit > crypto_pwhash_argon2id_OPSLIMIT_MAX ||
+      params.mem_limit < crypto_pwhash_argon2id_MEMLIMIT_MIN || params.mem_limit > crypto_pwhash_argon2id_MEMLIMIT_MAX ||
+      passphrase.size() > crypto_pwhash_argon2id_PASSWD_MAX) {
+    return fail(CryptoError::InvalidLength);
+  }
   Secret<kAeadKeySize> key;
   if (crypto_pwhash(key.mut().data(), key.size(), passphrase.data(), passphrase.size(), salt.data(),
                     params.ops_limit, params.mem_limit, crypto_pwhash_ALG_ARGON2ID13) != 0) {

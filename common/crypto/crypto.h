@@ -125,6 +125,8 @@ struct Argon2Params {
   std::uint64_t ops_limit = 3;              // libsodium's "moderate" is 3
   std::size_t mem_limit = 64u * 1024 * 1024;  // bytes
 };
+/// InvalidLength for a salt of the wrong size or parameters outside
+/// libsodium's Argon2id limits; OutOfMemory when the memory cannot be had.
 [[nodiscard]] CryptoResult<Secret<kAeadKeySize>> argon2id(std::string_view passphrase, BytesView salt,
                                                          const Argon2Params& params);
 

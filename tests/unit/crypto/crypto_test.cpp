@@ -113,3 +113,11 @@ TEST_CASE("secrets wipe when moved from", "[crypto]") {
   REQUIRE(to_hex(t.view()) == "01020304");
   REQUIRE(to_hex(s.view()) == "00000000");  // NOLINT(bugprone-use-after-move): that is the point
 }
+
+TEST_CASE("argon2id rejects parameters outside libsodium's limits as InvalidLength", "[crypto]") {
+  crypto::init();
+  const Bytes salt(kArgon2SaltSize, 1);
+  CHECK(argon2id("pw", salt, Argon2Params{0, 64u * 1024}).error() == CryptoError::InvalidLength);
+  CHECK(argon2id("pw", salt, Argon2Params{1, 1024}).error() == CryptoError::InvalidLength);
+  CHECK(argon2id("pw", salt, Argon2Params{1, 64u * 1024}));
+}
