@@ -107,6 +107,7 @@ class Engine::Impl {
   std::optional<ProfileInfo> profile_;
 
   std::shared_ptr<Transport> conn_;  // the connection being set up or live
+  bool logged_in_ = false;            // LoginOk/RegisterOk on conn_: Acks may go out
   bool online_ = false;               // logged in and the first SyncOk arrived
   bool session_running_ = false;
   bool stopping_ = false;

@@ -73,6 +73,7 @@ asio::awaitable<void> Engine::Impl::run_session() {
 void Engine::Impl::end_session(const ClientError& why) {
   if (conn_) conn_->close();
   conn_.reset();
+  logged_in_ = false;
   online_ = false;
   in_flight_.clear();
   fail_requests(ClientError{ClientCode::Disconnected, why.describe()});
@@ -182,6 +183,7 @@ asio::awaitable<ClientError> Engine::Impl::connect_once() {
     if (std::get_if<wire::LoginOk>(&*answer) == nullptr) co_return unexpected(*answer, "LoginOk");
   }
   conn->disarm_deadline();
+  logged_in_ = true;
   backoff_.reset();
   last_received_ms_ = now_ms();
   last_ping_ms_ = last_received_ms_;
@@ -318,7 +320,9 @@ void Engine::Impl::on_room_closed(const RoomId& room) {
 }
 
 void Engine::Impl::flush_acks() {
-  if (acks_.pending() == 0 || !conn_ || !conn_->is_open()) return;
+  // Nothing but the login exchange may go out before login: an Ack left over
+  // from the previous connection waits for this one's LoginOk.
+  if (acks_.pending() == 0 || !logged_in_ || !conn_ || !conn_->is_open()) return;
   auto cursors = acks_.take();
   for (std::size_t i = 0; i < cursors.size(); i += wire::kMaxListItems) {
     const auto end = std::min(cursors.size(), i + wire::kMaxListItems);

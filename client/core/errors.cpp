@@ -36,8 +36,10 @@ ClientError from_relay(const wire::Error& e) {
   switch (e.code) {
     case ErrorCode::AuthFailed:
     case ErrorCode::InviteInvalid:
-    case ErrorCode::HandleTaken:
-    case ErrorCode::NotAuthenticated: code = ClientCode::AuthFailed; break;
+    case ErrorCode::HandleTaken: code = ClientCode::AuthFailed; break;
+    // Not a refused credential: a frame that went out before login (a bug
+    // or a race); the session starts over rather than giving up.
+    case ErrorCode::NotAuthenticated: code = ClientCode::Protocol; break;
     case ErrorCode::Unspecified:
     case ErrorCode::MalformedFrame:
     case ErrorCode::FrameTooLarge:

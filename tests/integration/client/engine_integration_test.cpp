@@ -138,11 +138,20 @@ TEST_CASE("integration: dropped connections resume with no loss and no duplicate
     if (i % 7 == 3) bob->drop_connection();
     if (i % 11 == 5) alice->drop_connection();  // alice's sends wait in the outbox meanwhile
     auto f = alice->send_text(w.room, "m" + std::to_string(i));
-    auto r = await(std::move(f), 30s);
+    const bool answered = f.wait_for(30s) == std::future_status::ready;
+    collect_for(*alice, alice.seen, 1ms);
+    INFO("alice went offline: " << offline_reasons(alice.seen));
+    REQUIRE(answered);
+    auto r = f.get();
     INFO(why(r));
     REQUIRE(r);
   }
-  REQUIRE(collect(*bob, bob.seen, [&](const Seen& s) { return has_all(s, w.room, kMessages); }, 30s));
+  const bool all = collect(*bob, bob.seen, [&](const Seen& s) { return has_all(s, w.room, kMessages); }, 30s);
+  std::string got;
+  for (const auto& m : bob.seen.messages) got += std::to_string(m.seq.v) + ":" + to_string_bytes(m.payload) + " ";
+  INFO("bob got " << got);
+  INFO("bob went offline: " << offline_reasons(bob.seen));
+  REQUIRE(all);
   collect_for(*bob, bob.seen, 500ms);
   CHECK(bob.seen.count(w.room) == kMessages);
   CHECK(unique_seqs(bob.seen, w.room));

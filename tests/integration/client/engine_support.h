@@ -120,6 +120,18 @@ struct Client {
   client::Engine* operator->() { return engine.get(); }
 };
 
+/// Why the engine went offline, each time (for INFO on failures).
+inline std::string offline_reasons(const Seen& seen) {
+  std::string out;
+  for (const auto& e : seen.all) {
+    if (const auto* c = std::get_if<client::ConnectionChanged>(&e); c && c->state == client::ConnectionState::Offline) {
+      out += "[" + c->reason + "] ";
+    }
+    if (const auto* err = std::get_if<client::ErrorEvent>(&e)) out += "{" + err->error.describe() + "} ";
+  }
+  return out;
+}
+
 /// The error text of a failed result, empty on success (for INFO).
 template <class R>
 std::string why(const R& r) {

@@ -353,3 +353,27 @@ TEST_CASE("engine session: our own envelope is history, not a received message, 
   REQUIRE(eventually([&] { return s.relay.acked_cursor() == sent->seq.v + 1; }));
   e->stop();
 }
+
+TEST_CASE("engine session: acks left from a dropped connection wait for the next login", "[client][session]") {
+  Setup s;
+  ManualClock clock;
+  auto e = s.engine(true, Epoch{0}, &clock);
+  REQUIRE(get(e->start()));
+  // Live envelopes, fewer than a batch and before the delay: not acked yet.
+  s.relay.push(app(1, "a"));
+  s.relay.push(app(2, "b"));
+  s.relay.push(app(3, "c"));
+  auto events = drain(*e, [](const auto& v) { return count<MessageReceived>(v) >= 3; });
+  REQUIRE(count<MessageReceived>(events) == 3);
+  CHECK(s.relay.acks().empty());
+  s.relay.with_lock([](test::FakeRelay& r) { r.hold_login = true; });
+  e->drop_connection();
+  REQUIRE(eventually([&] { return s.relay.connects() == 2; }));
+  clock.advance_ms(kAckDelayMs);      // the leftover Ack is due now...
+  std::this_thread::sleep_for(300ms);  // ...over several ticks, while login waits
+  CHECK(s.relay.pre_login_frames() == 0);
+  s.relay.release_login();
+  REQUIRE(eventually([&] { return s.relay.acked_cursor() == 3; }));
+  CHECK(s.relay.pre_login_frames() == 0);
+  e->stop();
+}

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <mutex>
 #include <vector>
 
@@ -30,6 +31,7 @@ class FakeRelay {
   bool silent = false;  // after SyncOk, answer nothing (no Roster, no Pong): a hung relay
   bool always_stale = false;     // every SendEnvelope gets StaleEpoch
   int rate_limit_sends = 0;      // this many SendEnvelope get RateLimited first
+  bool hold_login = false;       // do not answer LoginStart until release_login()
 
   /// Changes knobs while an engine is connected (under the relay's lock).
   void with_lock(const std::function<void(FakeRelay&)>& f) {
@@ -63,6 +65,23 @@ class FakeRelay {
     client::asio::post(t->executor(), [t, d = std::move(d)] { t->deliver(wire::Frame{0, d}); });
   }
 
+  /// Answers a held LoginStart.
+  void release_login() {
+    std::lock_guard lock(mutex_);
+    hold_login = false;
+    auto t = held_.lock();
+    if (!t) return;
+    client::asio::post(t->executor(), [this, t, id = held_id_] {
+      std::lock_guard inner(mutex_);
+      challenge_ = crypto::random_bytes(wire::kChallengeSize);
+      answer(*t, id, wire::LoginChallenge{challenge_});
+    });
+  }
+  /// Frames other than Hello/Login* that arrived before LoginOk (refused).
+  [[nodiscard]] int pre_login_frames() const {
+    std::lock_guard lock(mutex_);
+    return pre_login_frames_;
+  }
   [[nodiscard]] int connects() const {
     std::lock_guard lock(mutex_);
     return connects_;
@@ -99,10 +118,22 @@ class FakeRelay {
   void handle(client::MemoryTransport& t, const wire::Frame& f) {
     std::lock_guard lock(mutex_);
     const auto id = f.request_id;
+    const bool login_frame = std::holds_alternative<wire::Hello>(f.body) ||
+                             std::holds_alternative<wire::LoginStart>(f.body) ||
+                             std::holds_alternative<wire::LoginProof>(f.body);
+    if (!login_frame && !logged_in_.contains(&t)) {
+      ++pre_login_frames_;
+      return error(t, id, wire::ErrorCode::NotAuthenticated);
+    }
     if (std::get_if<wire::Hello>(&f.body)) {
       answer(t, id, wire::HelloOk{wire::kProtocolVersion, 0});
     } else if (const auto* ls = std::get_if<wire::LoginStart>(&f.body)) {
       if (ls->account != account_) return error(t, id, wire::ErrorCode::AuthFailed);
+      if (hold_login) {
+        held_ = std::static_pointer_cast<client::MemoryTransport>(t.shared_from_this());
+        held_id_ = id;
+        return;
+      }
       challenge_ = crypto::random_bytes(wire::kChallengeSize);
       answer(t, id, wire::LoginChallenge{challenge_});
     } else if (const auto* lp = std::get_if<wire::LoginProof>(&f.body)) {
@@ -110,6 +141,7 @@ class FakeRelay {
       if (refuse_login || !crypto::ed25519_verify(identity_key_, transcript, lp->signature)) {
         return error(t, id, wire::ErrorCode::AuthFailed);
       }
+      logged_in_.insert(&t);
       answer(t, id, wire::LoginOk{"dr-a"});
     } else if (const auto* sync = std::get_if<wire::Sync>(&f.body)) {
       std::uint64_t cursor = 0;
@@ -159,6 +191,10 @@ class FakeRelay {
   std::weak_ptr<client::MemoryTransport> live_;
   Bytes challenge_;
   int connects_ = 0;
+  int pre_login_frames_ = 0;
+  std::set<const client::MemoryTransport*> logged_in_;  // compared only, never dereferenced
+  std::weak_ptr<client::MemoryTransport> held_;
+  std::uint64_t held_id_ = 0;
   int pings_ = 0;
   std::uint64_t next_seq_ = 1000;  // the engine's own sends, far from the backlog's seqs
   std::map<EnvelopeId, std::uint64_t> seq_of_;
