@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "common/mls/codec.h"
 
+#include <stdexcept>
+
 namespace hearth::mls {
 
 void Writer::varint(std::uint64_t v) {
+  // Encoding a length MLS cannot express is a bug in the caller (values
+  // from peers are bounded by kMaxVectorSize on the way in).
+  if (v > kMaxVarint) throw std::length_error("mls varint above 2^30 - 1");
   if (v < (1u << 6)) {
     u8(static_cast<std::uint8_t>(v));
   } else if (v < (1u << 14)) {

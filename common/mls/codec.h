@@ -33,7 +33,8 @@ class Writer {
   void u32(std::uint32_t v) { put_u32(out_, v); }
   void u64(std::uint64_t v) { put_u64(out_, v); }
   void raw(BytesView v) { append(out_, v); }
-  /// Precondition: v <= kMaxVarint (writers only encode our own values).
+  /// Precondition: v <= kMaxVarint; throws std::length_error otherwise (a
+  /// bug: callers bound what they encode, see protect_private).
   void varint(std::uint64_t v);
   /// opaque data<V>.
   void opaque(BytesView v);

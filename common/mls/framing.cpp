@@ -150,6 +150,10 @@ MlsResult<PrivateMessage> protect_private(const AuthenticatedContent& content, S
   write_content_body(plain, content.content.content);
   write(plain, content.auth);
   Bytes plaintext = plain.take();
+  if (plaintext.size() + padding_block + kAeadTagSize > kMaxVectorSize) {
+    crypto::wipe(plaintext.data(), plaintext.size());
+    return fail(Error::VectorTooLong);
+  }
   if (padding_block > 0) {
     const std::size_t rem = plaintext.size() % padding_block;
     if (rem != 0) plaintext.resize(plaintext.size() + padding_block - rem, 0);

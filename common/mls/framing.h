@@ -57,7 +57,9 @@ using SignerKeyLookup = std::function<MlsResult<Bytes>(const Sender&)>;
 
 /// PrivateMessage from signed member content. `padding_block` 0 means no
 /// padding; otherwise the plaintext is padded to a multiple of it (at most
-/// kMaxPaddingBlock, InvalidValue above). SenderOutOfRange for a non-member sender.
+/// kMaxPaddingBlock, InvalidValue above). SenderOutOfRange for a non-member
+/// sender; VectorTooLong when the padded content would exceed kMaxVectorSize
+/// (the receiving decoder's bound).
 [[nodiscard]] MlsResult<PrivateMessage> protect_private(const AuthenticatedContent& content, SecretTree& tree,
                                                         BytesView sender_data_secret, std::size_t padding_block,
                                                         Rng& rng);

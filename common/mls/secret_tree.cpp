@@ -63,8 +63,8 @@ void HashRatchet::restore(RatchetKey key) {
 }
 
 SecretTree::SecretTree(crypto::SecretBytes encryption_secret, std::uint32_t n_leaves)
-    : n_leaves_(n_leaves), nodes_(node_width(n_leaves)) {
-  nodes_[root(n_leaves).v] = std::move(encryption_secret);
+    : n_leaves_(n_leaves) {
+  nodes_.emplace(root(n_leaves).v, std::move(encryption_secret));
 }
 
 MlsResult<SecretTree> SecretTree::create(crypto::SecretBytes encryption_secret, std::uint32_t n_leaves) {
@@ -83,20 +83,19 @@ MlsResult<HashRatchet*> SecretTree::ratchet(LeafIndex sender, RatchetType type) 
     const auto up = direct_path(leaf, n_leaves_);
     path.insert(path.end(), up.begin(), up.end());
     std::size_t start = 0;
-    while (start < path.size() && nodes_[path[start].v].empty()) ++start;
+    while (start < path.size() && !nodes_.contains(path[start].v)) ++start;
     // Every leaf's path keeps a secret until that leaf's ratchets exist.
     if (start == path.size()) return fail(Error::GenerationExpired);
     for (std::size_t i = start; i > 0; --i) {
-      const NodeIndex n = path[i];
-      const BytesView secret = nodes_[n.v].view();
-      nodes_[left(n)->v] = expand_nh(secret, "tree", "left");
-      nodes_[right(n)->v] = expand_nh(secret, "tree", "right");
-      nodes_[n.v].clear();
+      const auto node = nodes_.extract(path[i].v);
+      const BytesView secret = node.mapped().view();
+      nodes_.insert_or_assign(left(path[i])->v, expand_nh(secret, "tree", "left"));
+      nodes_.insert_or_assign(right(path[i])->v, expand_nh(secret, "tree", "right"));
     }
-    const BytesView leaf_secret = nodes_[leaf.v].view();
+    const auto leaf_node = nodes_.extract(leaf.v);
+    const BytesView leaf_secret = leaf_node.mapped().view();
     HashRatchet handshake(expand_nh(leaf_secret, "handshake", ""));
     HashRatchet application(expand_nh(leaf_secret, "application", ""));
-    nodes_[leaf.v].clear();
     it = ratchets_.emplace(sender.v, std::make_pair(std::move(handshake), std::move(application))).first;
   }
   return type == RatchetType::Handshake ? &it->second.first : &it->second.second;

@@ -85,7 +85,9 @@ class SecretTree {
   [[nodiscard]] MlsResult<HashRatchet*> ratchet(LeafIndex sender, RatchetType type);
 
   std::uint32_t n_leaves_ = 0;
-  std::vector<crypto::SecretBytes> nodes_;  // empty: never derived or already deleted
+  // Sparse: only the secrets derived and not yet deleted, so a huge leaf
+  // count costs nothing until its leaves are used.
+  std::map<std::uint32_t, crypto::SecretBytes> nodes_;
   std::map<std::uint32_t, std::pair<HashRatchet, HashRatchet>> ratchets_;  // leaf -> (handshake, application)
 };
 

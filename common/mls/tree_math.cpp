@@ -45,6 +45,7 @@ std::optional<NodeIndex> right(NodeIndex x) noexcept {
 }
 
 std::optional<NodeIndex> parent(NodeIndex x, std::uint32_t n_leaves) noexcept {
+  if (n_leaves == 0 || n_leaves > kMaxTreeLeaves) return std::nullopt;
   if (x.v >= node_width(n_leaves) || x == root(n_leaves)) return std::nullopt;
   // In a full tree one step suffices; the loop keeps the result inside a
   // tree whose leaf count is not a power of two.
@@ -67,6 +68,7 @@ std::vector<NodeIndex> direct_path(NodeIndex x, std::uint32_t n_leaves) {
 
 std::vector<NodeIndex> copath(NodeIndex x, std::uint32_t n_leaves) {
   std::vector<NodeIndex> out;
+  if (n_leaves == 0 || n_leaves > kMaxTreeLeaves) return out;
   if (x.v >= node_width(n_leaves) || x == root(n_leaves)) return out;
   std::vector<NodeIndex> path{x};
   const auto dp = direct_path(x, n_leaves);
@@ -78,15 +80,16 @@ std::vector<NodeIndex> copath(NodeIndex x, std::uint32_t n_leaves) {
 
 NodeIndex common_ancestor(NodeIndex x, NodeIndex y) noexcept {
   if (x == y) return x;
-  std::uint32_t xn = x.v;
-  std::uint32_t yn = y.v;
-  std::uint32_t k = 0;
+  // 64-bit arithmetic: for indices that differ in the top bit k reaches 32.
+  std::uint64_t xn = x.v;
+  std::uint64_t yn = y.v;
+  std::uint64_t k = 0;
   while (xn != yn) {
     xn >>= 1;
     yn >>= 1;
     ++k;
   }
-  return NodeIndex{(xn << k) + (1u << (k - 1)) - 1};
+  return NodeIndex{static_cast<std::uint32_t>((xn << k) + (std::uint64_t{1} << (k - 1)) - 1)};
 }
 
 }  // namespace hearth::mls

@@ -36,7 +36,8 @@ struct NodeIndex {
 /// Children; nullopt for a leaf.
 [[nodiscard]] std::optional<NodeIndex> left(NodeIndex x) noexcept;
 [[nodiscard]] std::optional<NodeIndex> right(NodeIndex x) noexcept;
-/// Parent and sibling; nullopt for the root or a node outside the tree.
+/// Parent and sibling; nullopt for the root, a node outside the tree, or a
+/// leaf count of 0 or above kMaxTreeLeaves.
 [[nodiscard]] std::optional<NodeIndex> parent(NodeIndex x, std::uint32_t n_leaves) noexcept;
 [[nodiscard]] std::optional<NodeIndex> sibling(NodeIndex x, std::uint32_t n_leaves) noexcept;
 /// Ancestors from the parent up to and including the root (empty for the root).

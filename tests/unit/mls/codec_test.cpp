@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <catch2/catch.hpp>
 
+#include <stdexcept>
+
 #include "common/mls/codec.h"
 #include "common/mls/group_context.h"
 
@@ -95,4 +97,9 @@ TEST_CASE("struct round trip, truncation at every length, trailing byte", "[mls]
   Bytes longer = enc;
   longer.push_back(0);
   CHECK(decode<GroupContext>(longer).error() == Error::TrailingBytes);
+}
+
+TEST_CASE("encoding a length above 2^30 - 1 is a bug and throws", "[mls][codec]") {
+  Writer w;
+  CHECK_THROWS_AS(w.varint(kMaxVarint + 1), std::length_error);
 }

@@ -206,3 +206,12 @@ TEST_CASE("framing: public message tamper tests", "[mls][framing]") {
   const auto commit = sign_content(WireFormat::PublicMessage, f.content(Commit{}), f.context, f.key, std::nullopt);
   CHECK(protect_public(commit, f.membership_key, f.context).error() == Error::InvalidValue);
 }
+
+TEST_CASE("framing: content above the decoder's vector bound is refused", "[mls][framing]") {
+  Fixture f;
+  auto sender = f.tree();
+  const Bytes huge(kMaxVectorSize, 0x41);
+  auto signed_content =
+      sign_content(WireFormat::PrivateMessage, f.content(ApplicationData{huge}), f.context, f.key, std::nullopt);
+  CHECK(protect_private(signed_content, sender, f.sender_data_secret, 0, f.rng).error() == Error::VectorTooLong);
+}

@@ -86,3 +86,9 @@ TEST_CASE("sender data key uses at most Nh bytes of the ciphertext", "[mls][secr
   const auto short_ct = sender_data_key(secret, BytesView(ct).first(4));
   CHECK(!crypto::equal_ct(a.key.view(), short_ct.key.view()));
 }
+
+TEST_CASE("secret tree: the largest tree costs nothing until used", "[mls][secret_tree]") {
+  auto tree = make_tree(kMaxTreeLeaves);
+  CHECK(tree.next_key(LeafIndex{kMaxTreeLeaves - 1}, RatchetType::Application));
+  CHECK(tree.key_for(LeafIndex{0}, RatchetType::Application, 0));
+}

@@ -30,3 +30,10 @@ TEST_CASE("tree math at kMaxTreeLeaves stays in 32 bits", "[mls][tree_math]") {
   CHECK(root(kMaxTreeLeaves) == NodeIndex{kMaxTreeLeaves - 1});
   CHECK(direct_path(NodeIndex{0}, kMaxTreeLeaves).size() == 30);
 }
+
+TEST_CASE("tree math refuses leaf counts outside (0, kMaxTreeLeaves]", "[mls][tree_math]") {
+  CHECK(!parent(NodeIndex{0}, 0).has_value());
+  CHECK(!parent(NodeIndex{0}, kMaxTreeLeaves + 1).has_value());
+  CHECK(copath(NodeIndex{0}, kMaxTreeLeaves + 1).empty());
+  CHECK(common_ancestor(NodeIndex{0}, NodeIndex{0x80000000u}) == NodeIndex{0x7fffffffu});
+}
