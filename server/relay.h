@@ -145,7 +145,14 @@ class Relay final : public Hub {
   std::unordered_map<AccountId, std::vector<Session*>, BytesIdHash> online_;
   std::unordered_map<Session*, SessionPtr> sessions_;
   std::unordered_map<AccountId, TokenBucket, BytesIdHash> fetch_buckets_;
-  std::set<std::pair<std::int64_t, AccountId>> dirty_cursors_;
+  struct CursorKeyLess {
+    bool operator()(const std::pair<std::int64_t, AccountId>& a,
+                    const std::pair<std::int64_t, AccountId>& b) const noexcept {
+      if (a.first != b.first) return a.first < b.first;
+      return IdLess{}(a.second, b.second);
+    }
+  };
+  std::set<std::pair<std::int64_t, AccountId>, CursorKeyLess> dirty_cursors_;
   std::vector<Session*> fanout_scratch_;
   asio::steady_timer ack_timer_;
   asio::steady_timer retention_timer_;

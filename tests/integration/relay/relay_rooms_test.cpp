@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <unordered_set>
 
 #include "tests/integration/relay/relay_fixture.h"
 
@@ -244,7 +245,7 @@ TEST_CASE("durability: every acknowledged envelope survives kill -9, once and in
   c.sync({wire::Cursor{room, Seq{0}}});
   auto stored = c.take_deliveries();
   // Stored seqs are 1..N with no gap, each envelope at most once.
-  std::set<EnvelopeId> seen;
+  std::unordered_set<EnvelopeId, BytesIdHash> seen;
   for (std::size_t i = 0; i < stored.size(); ++i) {
     REQUIRE(stored[i].seq.v == i + 1);
     REQUIRE(seen.insert(stored[i].envelope_id).second);
