@@ -39,6 +39,11 @@ TEST_CASE("relay announces its port and pin, and keeps its certificate across re
     ++n;
   }
   REQUIRE(n == 3);
+  // The invite command bounds its own input.
+  const auto data = (f.tmp.path() / "data").string();
+  REQUIRE(run_process({relay_binary().string(), "invite", "--data-dir", data, "--count", "0"}).exit_code == 2);
+  REQUIRE(run_process({relay_binary().string(), "invite", "--data-dir", data, "--count", "10001"}).exit_code == 2);
+  REQUIRE(run_process({relay_binary().string(), "invite", "--data-dir", data, "--ttl-hours", "0"}).exit_code == 2);
 
   REQUIRE(f.relay->terminate() == 0);
   f.restart();
