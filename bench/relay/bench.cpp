@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <random>
+#include <unistd.h>
 
 #include <openssl/ssl.h>
 
@@ -200,6 +201,8 @@ class Runner {
     const auto relay_cpu0 = target_.pid > 0 ? read_cpu_seconds(target_.pid) : std::nullopt;
     const double self_cpu0 = self_cpu_seconds();
     const auto machine0 = read_machine_cpu();
+    const auto relay_wait0 = target_.pid > 0 ? read_runqueue_wait_seconds(target_.pid) : std::nullopt;
+    const auto bench_wait0 = read_runqueue_wait_seconds(getpid());
     const auto t0 = SteadyClock::now();
     shared_.stats.recording = true;
     sampling_ = true;
@@ -210,6 +213,10 @@ class Runner {
     const double self_cpu1 = self_cpu_seconds();
     const auto relay_cpu1 = target_.pid > 0 ? read_cpu_seconds(target_.pid) : std::nullopt;
     const auto machine1 = read_machine_cpu();
+    const auto relay_wait1 = target_.pid > 0 ? read_runqueue_wait_seconds(target_.pid) : std::nullopt;
+    const auto bench_wait1 = read_runqueue_wait_seconds(getpid());
+    if (relay_wait0 && relay_wait1) report_.relay_runqueue_pct = 100.0 * (*relay_wait1 - *relay_wait0) / report_.measured_s;
+    if (bench_wait0 && bench_wait1) report_.bench_runqueue_pct = 100.0 * (*bench_wait1 - *bench_wait0) / report_.measured_s;
     report_.loadavg_end = read_loadavg();
     const auto memory = target_.pid > 0 ? read_memory(target_.pid) : std::nullopt;
     report_.bench_cpu_pct = 100.0 * (self_cpu1 - self_cpu0) / report_.measured_s;

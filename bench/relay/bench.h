@@ -47,6 +47,8 @@ struct Report {
   std::optional<double> relay_hwm_mib;       // VmHWM: peak over the relay's life (includes set-up)
   std::optional<double> relay_cpu_pct;       // of one core, over the window
   double bench_cpu_pct = 0;                  // of one core, over the window
+  std::optional<double> relay_runqueue_pct;  // of the window, the relay's main thread waited for a CPU
+  std::optional<double> bench_runqueue_pct;  // the same for the bench's thread
   std::optional<double> others_cpu_pct;      // the rest of the machine (not relay, not bench), of one core
   unsigned machine_cores = 0;
   std::optional<double> loadavg_end;         // 1-minute load average after the window

@@ -102,6 +102,16 @@ std::optional<MachineCpu> read_machine_cpu() {
   return m;
 }
 
+std::optional<double> read_runqueue_wait_seconds(pid_t pid) {
+  auto text = read_whole_file("/proc/" + std::to_string(pid) + "/schedstat");
+  if (!text) return std::nullopt;
+  std::istringstream in(*text);
+  std::uint64_t on_cpu_ns = 0;
+  std::uint64_t waiting_ns = 0;
+  if (!(in >> on_cpu_ns >> waiting_ns)) return std::nullopt;
+  return static_cast<double>(waiting_ns) / 1e9;
+}
+
 std::optional<double> read_loadavg() {
   auto text = read_whole_file("/proc/loadavg");
   if (!text) return std::nullopt;

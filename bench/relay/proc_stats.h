@@ -31,6 +31,10 @@ struct MachineCpu {
 };
 [[nodiscard]] std::optional<MachineCpu> read_machine_cpu();
 
+/// Seconds the main thread of `pid` spent waiting on a run queue (runnable
+/// but not running) so far, from /proc/PID/schedstat; nullopt when unreadable.
+[[nodiscard]] std::optional<double> read_runqueue_wait_seconds(pid_t pid);
+
 /// The 1-minute load average (/proc/loadavg).
 [[nodiscard]] std::optional<double> read_loadavg();
 

@@ -81,6 +81,8 @@ std::string format_text(const Report& r) {
     << "\n";
   s << "  machine " << r.machine_cores << " cores; other processes used " << opt_fixed(r.others_cpu_pct, 1, "%")
     << " of one core in the window; load average " << opt_fixed(r.loadavg_end, 2, "")
+    << "; waiting for a CPU (run queue): relay main thread " << opt_fixed(r.relay_runqueue_pct, 1, "%") << ", bench "
+    << opt_fixed(r.bench_runqueue_pct, 1, "%") << " of the window"
     << (r.others_cpu_pct && *r.others_cpu_pct > 20 ? " -- WARNING: the machine was not quiet" : "") << "\n";
   s << "  loss   lost " << r.lost << ", duplicates " << r.duplicates << ", out of order " << r.out_of_order
     << ", unanswered sends " << r.unanswered_sends << ", dropped connections " << r.dropped_connections
@@ -113,7 +115,8 @@ std::string format_json(const Report& r) {
     << ", \"relay_hwm_mib\": " << json_number(r.relay_hwm_mib, 2)
     << ", \"relay_cpu_pct\": " << json_number(r.relay_cpu_pct, 1) << ", \"bench_cpu_pct\": " << fixed(r.bench_cpu_pct, 1)
     << ", \"others_cpu_pct\": " << json_number(r.others_cpu_pct, 1) << ", \"machine_cores\": " << r.machine_cores
-    << ", \"loadavg_end\": " << json_number(r.loadavg_end, 2) << ", \"relay_state\": " << json_string(r.relay_state) << ", \"lost\": " << r.lost
+    << ", \"relay_runqueue_pct\": " << json_number(r.relay_runqueue_pct, 1)
+    << ", \"bench_runqueue_pct\": " << json_number(r.bench_runqueue_pct, 1) << ", \"loadavg_end\": " << json_number(r.loadavg_end, 2) << ", \"relay_state\": " << json_string(r.relay_state) << ", \"lost\": " << r.lost
     << ", \"duplicates\": " << r.duplicates << ", \"out_of_order\": " << r.out_of_order
     << ", \"unanswered_sends\": " << r.unanswered_sends << ", \"dropped_connections\": " << r.dropped_connections
     << ", \"drained\": " << (r.drained ? "true" : "false") << ", \"full_decodes\": " << r.full_decodes
