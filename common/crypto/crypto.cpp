@@ -24,6 +24,13 @@ static_assert(kAeadTagSize == crypto_aead_xchacha20poly1305_ietf_ABYTES);
 static_assert(kArgon2SaltSize == crypto_pwhash_argon2id_SALTBYTES);
 
 namespace {
+// crypto_auth_hmacsha256_init declares its key pointer nonnull, but an empty
+// span's data() may be null (an absent HKDF salt): pass a valid address then.
+const unsigned char* key_ptr(BytesView key) noexcept {
+  static constexpr unsigned char kEmpty = 0;
+  return key.empty() ? &kEmpty : key.data();
+}
+
 struct Sha256StateFits {
   static_assert(sizeof(crypto_hash_sha256_state) <= 128);
   static_assert(alignof(crypto_hash_sha256_state) <= 16);
@@ -87,7 +94,7 @@ Digest Sha256::finish() noexcept {
 
 Digest hmac_sha256(BytesView key, BytesView data) noexcept {
   crypto_auth_hmacsha256_state st;
-  crypto_auth_hmacsha256_init(&st, key.data(), key.size());
+  crypto_auth_hmacsha256_init(&st, key_ptr(key), key.size());
   crypto_auth_hmacsha256_update(&st, data.data(), data.size());
   Digest d{};
   crypto_auth_hmacsha256_final(&st, d.data());
@@ -108,7 +115,7 @@ CryptoResult<SecretBytes> hkdf_expand(BytesView prk, BytesView info, std::size_t
   std::size_t produced = 0;
   for (std::uint8_t counter = 1; produced < length; ++counter) {
     crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, prk.data(), prk.size());
+    crypto_auth_hmacsha256_init(&st, key_ptr(prk), prk.size());
     if (counter > 1) crypto_auth_hmacsha256_update(&st, block.data(), block.size());
     crypto_auth_hmacsha256_update(&st, info.data(), info.size());
     crypto_auth_hmacsha256_update(&st, &counter, 1);

@@ -121,3 +121,9 @@ TEST_CASE("argon2id rejects parameters outside libsodium's limits as InvalidLeng
   CHECK(argon2id("pw", salt, Argon2Params{1, 1024}).error() == CryptoError::InvalidLength);
   CHECK(argon2id("pw", salt, Argon2Params{1, 64u * 1024}));
 }
+
+TEST_CASE("hmac and hkdf accept an empty key (an absent salt is HashLen zeros)", "[crypto]") {
+  CHECK(hmac_sha256({}, as_bytes("x")) == hmac_sha256(Bytes(32, 0), as_bytes("x")));
+  CHECK(hkdf_extract({}, as_bytes("ikm")) == hkdf_extract(Bytes(32, 0), as_bytes("ikm")));
+  CHECK(hkdf_expand({}, {}, 32));
+}
