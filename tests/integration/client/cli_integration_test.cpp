@@ -45,7 +45,7 @@ std::vector<nlohmann::json> json_lines(const std::string& out) {
 
 }  // namespace
 
-TEST_CASE("integration: two users chat with hearth-cli; exit codes say what failed", "[integration][cli]") {
+TEST_CASE("integration: two users chat with hearth-cli, exit codes say what failed", "[integration][cli]") {
   REQUIRE(std::filesystem::exists(cli()));
   TempDir tmp;
   std::filesystem::create_directories(tmp.path() / "relay");

@@ -205,7 +205,7 @@ TEST_CASE("integration: the outbox survives a client restart and is sent once", 
   CHECK(await(alice->outbox())->empty());
 }
 
-TEST_CASE("integration: membership changes reach the roster; a removed member gets nothing after",
+TEST_CASE("integration: membership changes reach the roster, a removed member gets nothing after",
           "[integration][client]") {
   World w(3);
   auto& alice = w.clients[0];

@@ -46,7 +46,7 @@ EngineOptions one_shot() {
 
 }  // namespace
 
-TEST_CASE("engine: a send while offline waits in the outbox; stop fails the wait, not the message",
+TEST_CASE("engine: a send while offline waits in the outbox, stop fails the wait, not the message",
           "[client][engine]") {
   Engine engine(registered_store(), one_shot());
   auto sent = engine.send_text(kRoom, "hello");
@@ -147,7 +147,7 @@ TEST_CASE("engine: registering a registered profile is refused", "[client][engin
   CHECK(r.error().code == ClientCode::AlreadyRegistered);
 }
 
-TEST_CASE("engine: start without registration is NotRegistered; unreachable relay is a Connect error",
+TEST_CASE("engine: start without registration is NotRegistered, unreachable relay is a Connect error",
           "[client][engine]") {
   {
     Engine engine(std::make_unique<MemoryStore>(), one_shot());
@@ -170,7 +170,7 @@ TEST_CASE("engine: start without registration is NotRegistered; unreachable rela
   CHECK(saw_offline);
 }
 
-TEST_CASE("engine: requests need a connection; every call after stop is Stopped", "[client][engine]") {
+TEST_CASE("engine: requests need a connection, every call after stop is Stopped", "[client][engine]") {
   Engine engine(registered_store(), one_shot());
   auto roster = get(engine.roster(kRoom));
   REQUIRE_FALSE(roster);

@@ -9,7 +9,7 @@ using namespace hearth;
 using namespace hearth::client;
 using namespace std::chrono_literals;
 
-TEST_CASE("events: first in, first out; empty queue gives nothing", "[client][events]") {
+TEST_CASE("events: first in, first out, empty queue gives nothing", "[client][events]") {
   EventQueue q;
   CHECK_FALSE(q.try_pop());
   q.push(RoomLeft{RoomId{Bytes(16, 1)}});

@@ -61,7 +61,7 @@ TEST_CASE("room state: being added by a handshake joins the room at the next epo
   CHECK(find<RosterChanged>(fx)->changes.size() == 1);
 }
 
-TEST_CASE("room state: being removed leaves the room; others' changes only change the roster", "[client][room]") {
+TEST_CASE("room state: being removed leaves the room, others' changes only change the roster", "[client][room]") {
   RoomRecord before{kRoom, Epoch{3}, wire::Role::Member, RoomStatus::Active, Seq{7}};
   auto other = apply_delivery(before, handshake(8, 3, {wire::RosterChange{wire::RosterOp::Add, kOther, wire::Role::Member}}), kSelf);
   CHECK(other.after.status == RoomStatus::Active);
@@ -80,7 +80,7 @@ TEST_CASE("room state: a role change for us updates our role", "[client][room]")
   CHECK(fx.after.role == wire::Role::Facilitator);
 }
 
-TEST_CASE("room state: a Welcome is stored without events; already-stored seqs are recognised", "[client][room]") {
+TEST_CASE("room state: a Welcome is stored without events, already-stored seqs are recognised", "[client][room]") {
   RoomRecord before{kRoom, Epoch{0}, wire::Role::Member, RoomStatus::Active, Seq{5}};
   auto d = handshake(6, 0, {});
   d.kind = wire::EnvelopeKind::Welcome;

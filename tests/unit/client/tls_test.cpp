@@ -151,7 +151,7 @@ TEST_CASE("tls: the invite's pin is what the client compares against", "[client]
   CHECK_FALSE(TrustConfig{}.pinned());
 }
 
-TEST_CASE("tls: handshake with the right pin succeeds and exports 32 bytes; a wrong pin is refused",
+TEST_CASE("tls: handshake with the right pin succeeds and exports 32 bytes, a wrong pin is refused",
           "[client][tls]") {
   auto id = make_self_signed();
   TestTlsServer server(id);
