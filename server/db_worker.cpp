@@ -7,6 +7,11 @@
 
 namespace hearth::relay {
 
+namespace {
+/// Commits slower than this are logged at debug level (count and time only).
+constexpr std::chrono::milliseconds kSlowCommit{20};
+}  // namespace
+
 DbWorker::DbWorker(RelayStore store, asio::any_io_executor io, FatalHandler on_fatal, std::filesystem::path db_file,
                    std::uint32_t checkpoint_interval_ms)
     : store_(std::move(store)), io_(std::move(io)), on_fatal_(std::move(on_fatal)) {
@@ -62,7 +67,14 @@ void DbWorker::run() {
       batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
       queue_.clear();
     }
-    if (auto r = commit_group(batch); !r) {
+    const auto started = std::chrono::steady_clock::now();
+    auto committed = commit_group(batch);
+    const auto took = std::chrono::steady_clock::now() - started;
+    if (took > kSlowCommit) {
+      spdlog::debug("slow commit: {} jobs in {} ms", batch.size(),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
+    }
+    if (auto& r = committed; !r) {
       {
         std::lock_guard lock(mutex_);
         failed_ = true;
