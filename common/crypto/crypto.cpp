@@ -3,6 +3,7 @@
 
 #include <sodium.h>
 
+#include <cstring>
 #include <stdexcept>
 
 namespace hearth::crypto {
@@ -109,22 +110,41 @@ Digest hkdf_extract(BytesView salt, BytesView ikm) noexcept {
 }
 
 CryptoResult<SecretBytes> hkdf_expand(BytesView prk, BytesView info, std::size_t length) {
+  return HkdfExpander(prk).expand(info, length);
+}
+
+namespace {
+struct HmacStateFits {
+  static_assert(sizeof(crypto_auth_hmacsha256_state) <= 256);
+  static_assert(alignof(crypto_auth_hmacsha256_state) <= 16);
+};
+}  // namespace
+
+HkdfExpander::HkdfExpander(BytesView prk) noexcept {
+  crypto_auth_hmacsha256_init(reinterpret_cast<crypto_auth_hmacsha256_state*>(state_.data()), key_ptr(prk),
+                              prk.size());
+}
+
+HkdfExpander::~HkdfExpander() { sodium_memzero(state_.data(), state_.size()); }
+
+CryptoResult<SecretBytes> HkdfExpander::expand(BytesView info, std::size_t length) const {
   if (length > kHkdfMaxOutput) return fail(CryptoError::InvalidLength);
   SecretBytes out(length);
   Digest block{};
+  crypto_auth_hmacsha256_state st;
   std::size_t produced = 0;
   for (std::uint8_t counter = 1; produced < length; ++counter) {
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, key_ptr(prk), prk.size());
+    // Each block starts from the keyed state: T(i) = HMAC(PRK, T(i-1) | info | i).
+    std::memcpy(&st, state_.data(), sizeof st);
     if (counter > 1) crypto_auth_hmacsha256_update(&st, block.data(), block.size());
     crypto_auth_hmacsha256_update(&st, info.data(), info.size());
     crypto_auth_hmacsha256_update(&st, &counter, 1);
     crypto_auth_hmacsha256_final(&st, block.data());
-    sodium_memzero(&st, sizeof st);
     std::size_t take = std::min(block.size(), length - produced);
     std::copy_n(block.begin(), take, out.mut().begin() + static_cast<std::ptrdiff_t>(produced));
     produced += take;
   }
+  sodium_memzero(&st, sizeof st);
   sodium_memzero(block.data(), block.size());
   return out;
 }

@@ -84,6 +84,23 @@ class Sha256 {
 /// Fails with InvalidLength when `length` > kHkdfMaxOutput.
 [[nodiscard]] CryptoResult<SecretBytes> hkdf_expand(BytesView prk, BytesView info, std::size_t length);
 
+/// HKDF-Expand from one PRK, with the HMAC key schedule computed once. Several
+/// expansions from the same secret (a ratchet step's key, nonce and next
+/// secret) then cost two SHA-256 compressions less each. Same results as
+/// hkdf_expand. Move-only; wipes its state.
+class HkdfExpander {
+ public:
+  explicit HkdfExpander(BytesView prk) noexcept;
+  HkdfExpander(const HkdfExpander&) = delete;
+  HkdfExpander& operator=(const HkdfExpander&) = delete;
+  ~HkdfExpander();
+  /// Fails with InvalidLength when `length` > kHkdfMaxOutput.
+  [[nodiscard]] CryptoResult<SecretBytes> expand(BytesView info, std::size_t length) const;
+
+ private:
+  alignas(16) std::array<std::uint8_t, 256> state_{};  // crypto_auth_hmacsha256_state
+};
+
 // ---- Ed25519 ----
 struct SigningKey {
   Secret<kEd25519SecretKeySize> secret;  // libsodium's seed || public form

@@ -34,16 +34,35 @@ void read(Reader& r, HpkeCiphertext& v) {
   v.ciphertext = r.opaque_bytes();
 }
 
-MlsResult<crypto::SecretBytes> expand_with_label(BytesView secret, BytesView label, BytesView context,
-                                                 std::size_t length) {
+namespace {
+// KDFLabel = struct { uint16 length; opaque label<V> = "MLS 1.0 " + Label; opaque context<V>; }
+MlsResult<Bytes> kdf_label(BytesView label, BytesView context, std::size_t length) {
   if (length > std::numeric_limits<std::uint16_t>::max()) return fail(Error::CryptoFailed);
   Writer w;
   w.u16(static_cast<std::uint16_t>(length));
   w.opaque(prefixed(label));
   w.opaque(context);
-  auto out = crypto::hkdf_expand(secret, w.bytes(), length);
+  return Bytes(w.bytes().begin(), w.bytes().end());
+}
+
+MlsResult<crypto::SecretBytes> expand_labeled(const crypto::HkdfExpander& secret, BytesView label,
+                                              BytesView context, std::size_t length) {
+  auto info = kdf_label(label, context, length);
+  if (!info) return fail(info.error());
+  auto out = secret.expand(*info, length);
   if (!out) return fail(Error::CryptoFailed);
   return std::move(*out);
+}
+}  // namespace
+
+MlsResult<crypto::SecretBytes> expand_with_label(BytesView secret, BytesView label, BytesView context,
+                                                 std::size_t length) {
+  return expand_labeled(crypto::HkdfExpander(secret), label, context, length);
+}
+
+MlsResult<crypto::SecretBytes> expand_with_label(const crypto::HkdfExpander& secret, std::string_view label,
+                                                 BytesView context, std::size_t length) {
+  return expand_labeled(secret, as_bytes(label), context, length);
 }
 
 MlsResult<crypto::SecretBytes> expand_with_label(BytesView secret, std::string_view label, BytesView context,
@@ -61,6 +80,11 @@ crypto::SecretBytes derive_secret(BytesView secret, std::string_view label) {
 }
 
 MlsResult<crypto::SecretBytes> derive_tree_secret(BytesView secret, std::string_view label,
+                                                  std::uint32_t generation, std::size_t length) {
+  return derive_tree_secret(crypto::HkdfExpander(secret), label, generation, length);
+}
+
+MlsResult<crypto::SecretBytes> derive_tree_secret(const crypto::HkdfExpander& secret, std::string_view label,
                                                   std::uint32_t generation, std::size_t length) {
   Bytes context;
   put_u32(context, generation);

@@ -33,12 +33,20 @@ void read(Reader& r, HpkeCiphertext& v);
                                                                std::size_t length);
 [[nodiscard]] MlsResult<crypto::SecretBytes> expand_with_label(BytesView secret, std::string_view label,
                                                                BytesView context, std::size_t length);
+/// The same from a secret whose HMAC key schedule is already computed, for
+/// several expansions from one secret.
+[[nodiscard]] MlsResult<crypto::SecretBytes> expand_with_label(const crypto::HkdfExpander& secret,
+                                                               std::string_view label, BytesView context,
+                                                               std::size_t length);
 /// DeriveSecret: ExpandWithLabel(secret, label, "", Nh). Cannot fail.
 [[nodiscard]] crypto::SecretBytes derive_secret(BytesView secret, BytesView label);
 [[nodiscard]] crypto::SecretBytes derive_secret(BytesView secret, std::string_view label);
 /// DeriveTreeSecret: ExpandWithLabel(secret, label, uint32(generation), length).
 [[nodiscard]] MlsResult<crypto::SecretBytes> derive_tree_secret(BytesView secret, std::string_view label,
                                                                 std::uint32_t generation, std::size_t length);
+[[nodiscard]] MlsResult<crypto::SecretBytes> derive_tree_secret(const crypto::HkdfExpander& secret,
+                                                                std::string_view label, std::uint32_t generation,
+                                                                std::size_t length);
 
 /// SignWithLabel / VerifyWithLabel (Ed25519 over SignContent).
 [[nodiscard]] Bytes sign_with_label(const crypto::SigningKey& key, std::string_view label, BytesView content);

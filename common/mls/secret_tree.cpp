@@ -11,12 +11,12 @@ namespace {
 
 // Every length below is a suite constant, far under the HKDF limit, so the
 // derivations cannot fail.
-crypto::SecretBytes tree_secret(BytesView secret, std::string_view label, std::uint32_t generation,
-                                std::size_t length) {
+crypto::SecretBytes tree_secret(const crypto::HkdfExpander& secret, std::string_view label,
+                                std::uint32_t generation, std::size_t length) {
   return std::move(*derive_tree_secret(secret, label, generation, length));
 }
 
-crypto::SecretBytes expand_nh(BytesView secret, std::string_view label, std::string_view context) {
+crypto::SecretBytes expand_nh(const crypto::HkdfExpander& secret, std::string_view label, std::string_view context) {
   return std::move(*expand_with_label(secret, label, as_bytes(context), kHashSize));
 }
 
@@ -25,10 +25,12 @@ crypto::SecretBytes expand_nh(BytesView secret, std::string_view label, std::str
 RatchetKey HashRatchet::derive_and_advance() {
   RatchetKey out;
   out.generation = next_generation_;
-  out.key = crypto::Secret<kAeadKeySize>(tree_secret(secret_.view(), "key", next_generation_, kAeadKeySize).view());
-  const auto nonce = tree_secret(secret_.view(), "nonce", next_generation_, kAeadNonceSize);
+  // Key, nonce and next secret all expand from the same secret: key it once.
+  const crypto::HkdfExpander secret(secret_.view());
+  out.key = crypto::Secret<kAeadKeySize>(tree_secret(secret, "key", next_generation_, kAeadKeySize).view());
+  const auto nonce = tree_secret(secret, "nonce", next_generation_, kAeadNonceSize);
   std::copy(nonce.view().begin(), nonce.view().end(), out.nonce.begin());
-  secret_ = tree_secret(secret_.view(), "secret", next_generation_, kHashSize);
+  secret_ = tree_secret(secret, "secret", next_generation_, kHashSize);
   ++next_generation_;
   return out;
 }
@@ -88,12 +90,12 @@ MlsResult<HashRatchet*> SecretTree::ratchet(LeafIndex sender, RatchetType type) 
     if (start == path.size()) return fail(Error::GenerationExpired);
     for (std::size_t i = start; i > 0; --i) {
       const auto node = nodes_.extract(path[i].v);
-      const BytesView secret = node.mapped().view();
+      const crypto::HkdfExpander secret(node.mapped().view());
       nodes_.insert_or_assign(left(path[i])->v, expand_nh(secret, "tree", "left"));
       nodes_.insert_or_assign(right(path[i])->v, expand_nh(secret, "tree", "right"));
     }
     const auto leaf_node = nodes_.extract(leaf.v);
-    const BytesView leaf_secret = leaf_node.mapped().view();
+    const crypto::HkdfExpander leaf_secret(leaf_node.mapped().view());
     HashRatchet handshake(expand_nh(leaf_secret, "handshake", ""));
     HashRatchet application(expand_nh(leaf_secret, "application", ""));
     it = ratchets_.emplace(sender.v, std::make_pair(std::move(handshake), std::move(application))).first;
@@ -121,10 +123,10 @@ void SecretTree::restore(LeafIndex sender, RatchetType type, RatchetKey key) {
 
 SenderDataKey sender_data_key(BytesView sender_data_secret, BytesView ciphertext) {
   const BytesView sample = ciphertext.first(std::min(ciphertext.size(), kHashSize));
+  const crypto::HkdfExpander secret(sender_data_secret);
   SenderDataKey out;
-  out.key = crypto::Secret<kAeadKeySize>(
-      std::move(*expand_with_label(sender_data_secret, "key", sample, kAeadKeySize)).view());
-  const auto nonce = std::move(*expand_with_label(sender_data_secret, "nonce", sample, kAeadNonceSize));
+  out.key = crypto::Secret<kAeadKeySize>(std::move(*expand_with_label(secret, "key", sample, kAeadKeySize)).view());
+  const auto nonce = std::move(*expand_with_label(secret, "nonce", sample, kAeadNonceSize));
   std::copy(nonce.view().begin(), nonce.view().end(), out.nonce.begin());
   return out;
 }

@@ -127,3 +127,20 @@ TEST_CASE("hmac and hkdf accept an empty key (an absent salt is HashLen zeros)",
   CHECK(hkdf_extract({}, as_bytes("ikm")) == hkdf_extract(Bytes(32, 0), as_bytes("ikm")));
   CHECK(hkdf_expand({}, {}, 32));
 }
+
+TEST_CASE("a keyed HKDF expander gives hkdf_expand's output, every time", "[crypto]") {
+  auto prk = hkdf_extract(as_bytes("salt"), as_bytes("input keying material"));
+  const HkdfExpander expander(prk);
+  for (std::size_t length : {std::size_t{12}, std::size_t{32}, std::size_t{33}, std::size_t{100}}) {
+    for (int repeat = 0; repeat < 2; ++repeat) {
+      auto a = expander.expand(as_bytes("info"), length);
+      auto b = hkdf_expand(prk, as_bytes("info"), length);
+      REQUIRE(a);
+      REQUIRE(b);
+      REQUIRE(equal_ct(a->view(), b->view()));
+    }
+  }
+  REQUIRE_FALSE(equal_ct(expander.expand(as_bytes("a"), 32)->view(), expander.expand(as_bytes("b"), 32)->view()));
+  REQUIRE(expander.expand({}, kHkdfMaxOutput + 1).error() == CryptoError::InvalidLength);
+  REQUIRE(expander.expand({}, kHkdfMaxOutput)->size() == kHkdfMaxOutput);
+}
