@@ -38,6 +38,9 @@ inline constexpr std::size_t kSyncPageEnvelopes = 512;
 inline constexpr std::size_t kSyncPageBytes = 1u << 20;
 /// Failed Register/LoginProof attempts on one connection before it is closed.
 inline constexpr std::uint32_t kMaxAuthFailures = 5;
+/// Cursor rows one database job writes at most. Thousands of Acks flushed in
+/// one transaction held message commits (and so SendOk) for 20-40 ms.
+inline constexpr std::size_t kCursorFlushChunk = 128;
 /// How long a graceful stop waits for acknowledged answers to reach the peers.
 inline constexpr std::chrono::milliseconds kShutdownFlushTimeout{3000};
 
@@ -127,7 +130,13 @@ class Relay final : public Hub {
   void on_ack(Session& s, const wire::Ack& m);
   void next_sync_page(Session& s);
   void finish_sync(Session& s);
+  /// Writes every dirty cursor now (shutdown, retention), in chunks.
   void flush_acks();
+  /// The periodic flush: one chunk per transaction, the next after the
+  /// previous committed, so message commits never queue behind thousands of
+  /// cursor rows.
+  void trickle_acks();
+  void submit_cursor_chunk(std::function<void()> done);
   void run_retention();
   asio::awaitable<void> ack_loop();
   asio::awaitable<void> retention_loop();
@@ -149,7 +158,7 @@ class Relay final : public Hub {
     bool operator()(const std::pair<std::int64_t, AccountId>& a,
                     const std::pair<std::int64_t, AccountId>& b) const noexcept {
       if (a.first != b.first) return a.first < b.first;
-      return IdLess{}(a.second, b.second);
+      return a.second < b.second;
     }
   };
   std::set<std::pair<std::int64_t, AccountId>, CursorKeyLess> dirty_cursors_;
@@ -161,6 +170,7 @@ class Relay final : public Hub {
   bool stopping_ = false;
   bool failed_ = false;
   bool retention_running_ = false;
+  bool cursor_flush_in_flight_ = false;
   std::function<void()> on_fatal_;
 };
 

@@ -180,17 +180,17 @@ void Relay::on_ack(Session& s, const wire::Ack& m) {
   }
 }
 
-void Relay::flush_acks() {
-  if (dirty_cursors_.empty()) return;
+void Relay::submit_cursor_chunk(std::function<void()> done) {
   std::vector<std::tuple<std::int64_t, AccountId, Seq>> batch;
-  batch.reserve(dirty_cursors_.size());
-  for (const auto& [row, account] : dirty_cursors_) {
+  batch.reserve(std::min(dirty_cursors_.size(), kCursorFlushChunk));
+  while (!dirty_cursors_.empty() && batch.size() < kCursorFlushChunk) {
+    auto node = dirty_cursors_.extract(dirty_cursors_.begin());
+    const auto& [row, account] = node.value();
     Room* room = rooms_.find_row(row);
     if (room == nullptr) continue;
     auto it = room->state.members.find(account);
     if (it != room->state.members.end()) batch.emplace_back(row, account, it->second.cursor);
   }
-  dirty_cursors_.clear();
   db_->submit(
       [batch = std::move(batch)](RelayStore& store) -> store::StoreResult<void> {
         for (const auto& [row, account, seq] : batch) {
@@ -198,7 +198,20 @@ void Relay::flush_acks() {
         }
         return {};
       },
-      [] {});
+      std::move(done));
+}
+
+void Relay::flush_acks() {
+  while (!dirty_cursors_.empty()) submit_cursor_chunk([] {});
+}
+
+void Relay::trickle_acks() {
+  if (cursor_flush_in_flight_ || dirty_cursors_.empty() || stopping_) return;
+  cursor_flush_in_flight_ = true;
+  submit_cursor_chunk([this] {
+    cursor_flush_in_flight_ = false;
+    trickle_acks();
+  });
 }
 
 asio::awaitable<void> Relay::ack_loop() {
@@ -207,7 +220,7 @@ asio::awaitable<void> Relay::ack_loop() {
     ack_timer_.expires_after(std::chrono::milliseconds(config_.ack_flush_interval_ms));
     co_await ack_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (stopping_) break;
-    flush_acks();
+    trickle_acks();
   }
 }
 

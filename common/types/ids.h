@@ -2,6 +2,7 @@
 #pragma once
 
 #include <compare>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -15,7 +16,16 @@ namespace hearth {
 template <class Tag>
 struct BytesId {
   Bytes v;
-  friend auto operator<=>(const BytesId&, const BytesId&) = default;
+  /// Lexicographic by bytes, then by length. A byte loop rather than
+  /// std::vector's <=>: GCC 12 at -O2 turns that into a memcmp it cannot bound
+  /// and fails -Werror builds with a false -Wstringop-overread.
+  friend std::strong_ordering operator<=>(const BytesId& a, const BytesId& b) noexcept {
+    const std::size_t n = a.v.size() < b.v.size() ? a.v.size() : b.v.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (a.v[i] != b.v[i]) return a.v[i] <=> b.v[i];
+    }
+    return a.v.size() <=> b.v.size();
+  }
   friend bool operator==(const BytesId&, const BytesId&) = default;
   [[nodiscard]] std::string hex() const { return to_hex(v); }
   [[nodiscard]] bool empty() const noexcept { return v.empty(); }

@@ -55,7 +55,7 @@ Result<BundleTransition, Rejection> plan_bundle(const RoomState& room, const Acc
   BundleTransition t;
   t.next = room;
   t.handshake_seq = Seq{room.head.v + 1};
-  std::set<AccountId, IdLess> touched;
+  std::set<AccountId> touched;
   for (const auto& change : bundle.roster_changes) {
     if (!touched.insert(change.account).second)
       return fail(Rejection{ErrorCode::InvalidArgument, "one account changed twice in a bundle"});
@@ -94,7 +94,7 @@ Result<BundleTransition, Rejection> plan_bundle(const RoomState& room, const Acc
   if (!has_facilitator(t.next))
     return fail(Rejection{ErrorCode::LastFacilitator, "the room must keep a facilitator"});
 
-  std::set<AccountId, IdLess> welcomed;
+  std::set<AccountId> welcomed;
   std::uint64_t seq = t.handshake_seq.v;
   for (const auto& w : bundle.welcomes) {
     const bool being_added = std::find(t.added.begin(), t.added.end(), w.account) != t.added.end();

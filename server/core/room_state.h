@@ -20,7 +20,6 @@
 #include "common/types/ids.h"
 #include "common/types/result.h"
 #include "common/wire/messages.h"
-#include "server/core/id_order.h"
 
 namespace hearth::relay {
 
@@ -40,7 +39,7 @@ struct RoomState {
   Seq head{0};                    // highest sequence number given out
   std::uint64_t lifetime_ms = 0;  // 0: the relay's limit
   Seq deleted_through{0};         // highest sequence number retention deleted
-  std::map<AccountId, MemberState, IdLess> members;
+  std::map<AccountId, MemberState> members;
 };
 
 /// A refused request: the code the client gets and a short reason (names no
