@@ -6,6 +6,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "server/core/limits.h"
 #include "tests/integration/relay/relay_fixture.h"
 
 using namespace hearth;
@@ -434,4 +435,26 @@ TEST_CASE("per-connection frame rate limit answers RateLimited", "[relay][rateli
     if (auto* e = std::get_if<wire::Error>(&r.body)) limited = e->code == ErrorCode::RateLimited;
   }
   REQUIRE(limited);
+}
+
+TEST_CASE("an account can create at most kMaxRoomsPerAccount rooms", "[relay][quota]") {
+  RelayFixture f;
+  auto alice = make_identity("alice");
+  auto a = f.user(alice);
+  // Pipelined, so the relay's group commit takes them in a few transactions.
+  for (std::size_t i = 0; i < relay::kMaxRoomsPerAccount; ++i) {
+    a.send(wire::Frame{1000 + i, wire::CreateRoom{new_room_id(), Bytes{1}, 0}});
+  }
+  std::size_t created = 0;
+  for (std::size_t i = 0; i < relay::kMaxRoomsPerAccount; ++i) {
+    auto r = a.receive();
+    REQUIRE(r.frame.has_value());
+    if (std::holds_alternative<wire::CreateRoomOk>(r.frame->body)) ++created;
+  }
+  REQUIRE(created == relay::kMaxRoomsPerAccount);
+  require_error(a.request(wire::CreateRoom{new_room_id(), Bytes{1}, 0}), ErrorCode::QuotaExceeded);
+  // Another account is not affected.
+  auto bob = make_identity("bob");
+  auto b = f.user(bob);
+  (void)create_room(b);
 }
