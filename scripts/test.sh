@@ -11,6 +11,12 @@ if [ ! -d ../shared/mls-vectors ]; then
   echo "test: ../shared/mls-vectors is missing (the shared test vectors live next to the checkout)" >&2
   exit 2
 fi
+# catch_discover_tests turns test names into a CMake list: ';', '[' or ']' in
+# a name merges or hides the tests after it, which then never run.
+if grep -rnE 'TEST_CASE\("[^"]*[][;]' tests; then
+  echo "test: a Catch2 test name above contains ';', '[' or ']'; ctest would silently skip tests" >&2
+  exit 2
+fi
 jobs="$(nproc 2>/dev/null || echo 2)"
 cmake --preset "$preset"
 cmake --build --preset "$preset" -j "$jobs"

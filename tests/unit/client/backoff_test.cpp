@@ -37,7 +37,7 @@ class FixedRng final : public Rng {
 
 }  // namespace
 
-TEST_CASE("backoff: every delay is within [ceiling/2, ceiling] and the ceiling doubles up to the cap",
+TEST_CASE("backoff: every delay is between half the ceiling and the ceiling, and the ceiling doubles up to the cap",
           "[client][backoff]") {
   TestRng rng(42);
   Backoff b;

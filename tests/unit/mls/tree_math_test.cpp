@@ -31,7 +31,7 @@ TEST_CASE("tree math at kMaxTreeLeaves stays in 32 bits", "[mls][tree_math]") {
   CHECK(direct_path(NodeIndex{0}, kMaxTreeLeaves).size() == 30);
 }
 
-TEST_CASE("tree math refuses leaf counts outside (0, kMaxTreeLeaves]", "[mls][tree_math]") {
+TEST_CASE("tree math refuses leaf counts of 0 and above kMaxTreeLeaves", "[mls][tree_math]") {
   CHECK(!parent(NodeIndex{0}, 0).has_value());
   CHECK(!parent(NodeIndex{0}, kMaxTreeLeaves + 1).has_value());
   CHECK(copath(NodeIndex{0}, kMaxTreeLeaves + 1).empty());
