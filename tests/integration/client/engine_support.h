@@ -15,30 +15,11 @@
 #include <vector>
 
 #include "client/core/engine.h"
+#include "tests/support/temp_dir.h"
 
 namespace hearth::test {
 
 inline constexpr std::chrono::milliseconds kWait{20'000};
-
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() /
-            ("hearth-client-it-" + std::to_string(rd()) + "-" + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 template <class T>
 T await(std::future<T> f, std::chrono::milliseconds timeout = kWait) {

@@ -6,7 +6,7 @@
 #include "client/core/memory_store.h"
 #include "client/core/sqlite_store.h"
 #include "common/store/database.h"
-#include "tests/unit/client/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 using namespace hearth;
 using namespace hearth::client;

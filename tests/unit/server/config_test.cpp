@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "server/config.h"
-#include "tests/unit/server/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 using namespace hearth::relay;
 
@@ -112,7 +112,7 @@ TEST_CASE("config: range checks", "[server][config]") {
 }
 
 TEST_CASE("config: files", "[server][config]") {
-  hearth::test::ScratchDir dir;
+  hearth::test::TempDir dir;
   REQUIRE(load_config_file(dir.path() / "missing.toml").error().code == ConfigCode::Unreadable);
   {
     std::ofstream f(dir.path() / "relay.toml");

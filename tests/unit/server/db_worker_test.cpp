@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "server/db_worker.h"
-#include "tests/unit/server/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 using namespace hearth;
 using namespace hearth::relay;
@@ -36,7 +36,7 @@ void run_until(asio::io_context& io, const bool& done, std::chrono::seconds guar
 }  // namespace
 
 TEST_CASE("db worker: done runs after the commit is durable, in submit order", "[server][db]") {
-  test::ScratchDir dir;
+  test::TempDir dir;
   auto store = RelayStore::open(dir.path());
   REQUIRE(store);
   asio::io_context io;

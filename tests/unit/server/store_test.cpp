@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "server/store.h"
-#include "tests/unit/server/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 using namespace hearth;
 using namespace hearth::relay;
@@ -32,7 +32,7 @@ StoredEnvelope envelope(std::uint64_t seq, wire::EnvelopeKind kind, std::int64_t
 }  // namespace
 
 TEST_CASE("store: open creates and migrates, reopen keeps the data", "[server][store]") {
-  test::ScratchDir dir;
+  test::TempDir dir;
   {
     auto s = RelayStore::open(dir.path() / "data");
     REQUIRE(s);
@@ -58,7 +58,7 @@ TEST_CASE("store: open creates and migrates, reopen keeps the data", "[server][s
 }
 
 TEST_CASE("store: a corrupt or foreign file is a clear error", "[server][store]") {
-  test::ScratchDir dir;
+  test::TempDir dir;
   {
     std::ofstream junk(dir.path() / kDatabaseFileName);
     junk << std::string(4096, 'x');
@@ -69,7 +69,7 @@ TEST_CASE("store: a corrupt or foreign file is a clear error", "[server][store]"
 }
 
 TEST_CASE("store: a schema from newer code is refused", "[server][store]") {
-  test::ScratchDir dir;
+  test::TempDir dir;
   {
     auto s = RelayStore::open(dir.path());
     REQUIRE(s);
@@ -82,7 +82,7 @@ TEST_CASE("store: a schema from newer code is refused", "[server][store]") {
 
 TEST_CASE("store: an unwritable data directory is a clear error", "[server][store]") {
   if (::geteuid() == 0) SUCCEED("root writes anywhere; the permission case cannot be shown");
-  test::ScratchDir dir;
+  test::TempDir dir;
   std::filesystem::create_directories(dir.path() / "ro");
   ::chmod((dir.path() / "ro").c_str(), 0500);
   auto s = RelayStore::open(dir.path() / "ro");

@@ -7,14 +7,14 @@
 
 #include "common/crypto/crypto.h"
 #include "server/tls.h"
-#include "tests/unit/server/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 using namespace hearth;
 using namespace hearth::relay;
 
 TEST_CASE("tls: a self-signed identity is made once and reused", "[server][tls]") {
   crypto::init();
-  test::ScratchDir dir;
+  test::TempDir dir;
   auto first = load_or_create_identity(dir.path(), {}, {});
   REQUIRE(first);
   REQUIRE(first->spki_sha256.size() == 32);
@@ -27,16 +27,16 @@ TEST_CASE("tls: a self-signed identity is made once and reused", "[server][tls]"
   REQUIRE(again->spki_sha256 == first->spki_sha256);
   REQUIRE(make_server_context(*again));
   // Another data directory gets another key.
-  test::ScratchDir other;
+  test::TempDir other;
   REQUIRE(load_or_create_identity(other.path(), {}, {})->spki_sha256 != first->spki_sha256);
 }
 
 TEST_CASE("tls: IT's own certificate is used as configured", "[server][tls]") {
   crypto::init();
-  test::ScratchDir made;
+  test::TempDir made;
   auto own = load_or_create_identity(made.path(), {}, {});
   REQUIRE(own);
-  test::ScratchDir data;
+  test::TempDir data;
   auto id = load_or_create_identity(data.path(), own->cert_file, own->key_file);
   REQUIRE(id);
   REQUIRE(id->spki_sha256 == own->spki_sha256);
@@ -45,7 +45,7 @@ TEST_CASE("tls: IT's own certificate is used as configured", "[server][tls]") {
 
 TEST_CASE("tls: bad files are clear errors", "[server][tls]") {
   crypto::init();
-  test::ScratchDir dir;
+  test::TempDir dir;
   auto missing = load_or_create_identity(dir.path(), dir.path() / "none.pem", dir.path() / "none.key");
   REQUIRE_FALSE(missing);
   REQUIRE(missing.error().code == TlsCode::CannotRead);
@@ -57,8 +57,8 @@ TEST_CASE("tls: bad files are clear errors", "[server][tls]") {
   REQUIRE_FALSE(junk);
   REQUIRE(junk.error().code == TlsCode::BadCertificate);
   // A key that does not belong to the certificate.
-  test::ScratchDir a;
-  test::ScratchDir b;
+  test::TempDir a;
+  test::TempDir b;
   auto ia = load_or_create_identity(a.path(), {}, {});
   auto ib = load_or_create_identity(b.path(), {}, {});
   REQUIRE(ia);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/store/store.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace hearth;
@@ -21,26 +22,7 @@ using namespace hearth::store;
 
 namespace {
 
-// A fresh directory under the system temp dir, removed at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / ("hearth-store-test-" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using hearth::test::TempDir;
 
 constexpr std::array<Migration, 2> kMigrations{{
     {1, "CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"},
