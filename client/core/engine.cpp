@@ -304,40 +304,37 @@ std::future<ClientResult<SendReceipt>> Engine::send_text(RoomId room, std::strin
   return future;
 }
 
-std::future<ClientResult<std::optional<ProfileInfo>>> Engine::profile() {
-  Impl* impl = impl_.get();
-  return impl->call<std::optional<ProfileInfo>>([impl]() -> ClientResult<std::optional<ProfileInfo>> {
-    auto p = impl->store_->profile();
-    if (!p) return fail(store_error(p.error(), "cannot read the profile"));
-    return *p;
+namespace {
+// Reads the local store on the engine thread; a failure names what was read.
+template <class T, class EngineImpl, class Read>
+std::future<ClientResult<T>> read_store(EngineImpl* impl, const char* what, Read read) {
+  return impl->template call<T>([impl, what, read = std::move(read)]() -> ClientResult<T> {
+    auto r = read(*impl->store_);
+    if (!r) return fail(store_error(r.error(), what));
+    return std::move(*r);
   });
+}
+}  // namespace
+
+std::future<ClientResult<std::optional<ProfileInfo>>> Engine::profile() {
+  return read_store<std::optional<ProfileInfo>>(impl_.get(), "cannot read the profile",
+                                                [](LocalStore& store) { return store.profile(); });
 }
 
 std::future<ClientResult<std::vector<RoomRecord>>> Engine::rooms() {
-  Impl* impl = impl_.get();
-  return impl->call<std::vector<RoomRecord>>([impl]() -> ClientResult<std::vector<RoomRecord>> {
-    auto r = impl->store_->rooms();
-    if (!r) return fail(store_error(r.error(), "cannot read rooms"));
-    return *r;
-  });
+  return read_store<std::vector<RoomRecord>>(impl_.get(), "cannot read rooms",
+                                             [](LocalStore& store) { return store.rooms(); });
 }
 
 std::future<ClientResult<std::vector<StoredEnvelope>>> Engine::history(RoomId room, Seq after, std::size_t limit) {
-  Impl* impl = impl_.get();
-  return impl->call<std::vector<StoredEnvelope>>([impl, room = std::move(room), after, limit]() -> ClientResult<std::vector<StoredEnvelope>> {
-    auto r = impl->store_->envelopes(room, after, limit);
-    if (!r) return fail(store_error(r.error(), "cannot read messages"));
-    return *r;
-  });
+  return read_store<std::vector<StoredEnvelope>>(
+      impl_.get(), "cannot read messages",
+      [room = std::move(room), after, limit](LocalStore& store) { return store.envelopes(room, after, limit); });
 }
 
 std::future<ClientResult<std::vector<PendingSend>>> Engine::outbox() {
-  Impl* impl = impl_.get();
-  return impl->call<std::vector<PendingSend>>([impl]() -> ClientResult<std::vector<PendingSend>> {
-    auto r = impl->store_->outbox();
-    if (!r) return fail(store_error(r.error(), "cannot read the outbox"));
-    return *r;
-  });
+  return read_store<std::vector<PendingSend>>(impl_.get(), "cannot read the outbox",
+                                              [](LocalStore& store) { return store.outbox(); });
 }
 
 }  // namespace hearth::client
