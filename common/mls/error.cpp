@@ -23,6 +23,22 @@ std::string to_string(Error e) {
     case Error::GenerationExpired: return "generation expired";
     case Error::GenerationTooFarAhead: return "generation too far ahead";
     case Error::InvalidPadding: return "invalid padding";
+    case Error::InvalidLeafNode: return "invalid leaf node";
+    case Error::InvalidKeyPackage: return "invalid key package";
+    case Error::LifetimeExpired: return "key package lifetime expired";
+    case Error::InvalidTree: return "invalid ratchet tree";
+    case Error::InvalidParentHash: return "invalid parent hash";
+    case Error::TreeHashMismatch: return "tree hash mismatch";
+    case Error::InvalidProposal: return "invalid proposal";
+    case Error::UnknownProposal: return "unknown proposal reference";
+    case Error::InvalidCommit: return "invalid commit";
+    case Error::InvalidConfirmationTag: return "invalid confirmation tag";
+    case Error::InvalidWelcome: return "invalid welcome";
+    case Error::UnknownPsk: return "unknown pre-shared key";
+    case Error::PolicyViolation: return "role policy violation";
+    case Error::TooManyMembers: return "too many members";
+    case Error::Unsupported: return "unsupported";
+    case Error::Removed: return "removed from the group";
   }
   return "unknown";
 }

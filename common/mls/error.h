@@ -27,6 +27,23 @@ enum class Error {
   GenerationExpired,       // key already used and deleted, or fell out of the window
   GenerationTooFarAhead,   // beyond kMaxForwardRatchetDistance
   InvalidPadding,          // non-zero padding in a PrivateMessageContent
+  // ---- part 2: trees, proposals, commits, Welcome ----
+  InvalidLeafNode,         // §7.3: source, capabilities, lifetime, duplicate key
+  InvalidKeyPackage,       // §10.1: version, suite, signature, init key
+  LifetimeExpired,         // a KeyPackage leaf outside its lifetime
+  InvalidTree,             // malformed or inconsistent ratchet tree (§7.9, §12.4.3.1)
+  InvalidParentHash,       // a parent-hash chain that does not verify
+  TreeHashMismatch,        // a tree whose hash differs from the GroupContext's
+  InvalidProposal,         // a §12.2 rule broken
+  UnknownProposal,         // a proposal reference not in this epoch's cache
+  InvalidCommit,           // missing path where required, path of the wrong length, own commit
+  InvalidConfirmationTag,  // a commit or GroupInfo confirmation tag mismatch
+  InvalidWelcome,          // no secrets for our KeyPackage, inconsistent GroupInfo
+  UnknownPsk,              // a PSK the supplier does not know
+  PolicyViolation,         // the Hearth role policy forbids the change
+  TooManyMembers,          // above kMaxGroupLeaves
+  Unsupported,             // ReInit, ExternalInit, external senders, other credentials
+  Removed,                 // this member was removed: the state can no longer send or read
 };
 [[nodiscard]] std::string to_string(Error e);
 

@@ -10,6 +10,17 @@
 
 namespace hearth::mls {
 
+/// Extension types (RFC 9420 §17.3). The first five are "default"
+/// extensions that capabilities need not list.
+inline constexpr std::uint16_t kExtApplicationId = 0x0001;
+inline constexpr std::uint16_t kExtRatchetTree = 0x0002;
+inline constexpr std::uint16_t kExtRequiredCapabilities = 0x0003;
+inline constexpr std::uint16_t kExtExternalPub = 0x0004;
+inline constexpr std::uint16_t kExtExternalSenders = 0x0005;
+[[nodiscard]] constexpr bool is_default_extension(std::uint16_t type) noexcept {
+  return type >= kExtApplicationId && type <= kExtExternalSenders;
+}
+
 struct Extension {
   std::uint16_t extension_type = 0;
   Bytes extension_data;

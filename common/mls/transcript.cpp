@@ -31,7 +31,7 @@ Digest confirmation_tag(BytesView confirmation_key, BytesView confirmed_transcri
 MlsResult<void> verify_confirmation_tag(BytesView confirmation_key, BytesView confirmed_transcript_hash_value,
                                         BytesView tag) {
   const Digest expected = confirmation_tag(confirmation_key, confirmed_transcript_hash_value);
-  if (!crypto::equal_ct(expected, tag)) return fail(Error::InvalidValue);
+  if (!crypto::equal_ct(expected, tag)) return fail(Error::InvalidConfirmationTag);
   return {};
 }
 

@@ -17,7 +17,7 @@ namespace hearth::mls {
                                                           const AuthenticatedContent& commit);
 [[nodiscard]] Digest interim_transcript_hash(BytesView confirmed, BytesView confirmation_tag);
 [[nodiscard]] Digest confirmation_tag(BytesView confirmation_key, BytesView confirmed_transcript_hash);
-/// Constant-time check; InvalidValue on mismatch.
+/// Constant-time check; InvalidConfirmationTag on mismatch.
 [[nodiscard]] MlsResult<void> verify_confirmation_tag(BytesView confirmation_key,
                                                       BytesView confirmed_transcript_hash, BytesView tag);
 

@@ -19,5 +19,10 @@ namespace hearth::mls::vectors {
 [[nodiscard]] std::string check_transcript_hashes(const nlohmann::json& c);
 [[nodiscard]] std::string check_message_protection(const nlohmann::json& c);
 [[nodiscard]] std::string check_messages(const nlohmann::json& c);
+[[nodiscard]] std::string check_tree_validation(const nlohmann::json& c);   // tree_cases.cpp
+[[nodiscard]] std::string check_tree_operations(const nlohmann::json& c);   // tree_cases.cpp
+[[nodiscard]] std::string check_treekem(const nlohmann::json& c);           // treekem_cases.cpp
+[[nodiscard]] std::string check_welcome(const nlohmann::json& c);           // welcome_cases.cpp
+[[nodiscard]] std::string check_passive_client(const nlohmann::json& c);    // welcome_cases.cpp
 
 }  // namespace hearth::mls::vectors

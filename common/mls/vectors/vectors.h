@@ -24,7 +24,6 @@ enum class Kind {
   MessageProtection,
   Messages,
   Hpke,
-  // Part 2 (ratchet tree, TreeKEM, Welcome, group state): not implemented yet.
   TreeValidation,
   TreeOperations,
   TreeKem,
@@ -35,8 +34,6 @@ enum class Kind {
 /// The kind from a file name such as "key-schedule.json" or
 /// "passive-client-welcome.json"; nullopt for an unknown name.
 [[nodiscard]] std::optional<Kind> kind_from_file_name(std::string_view file_name);
-/// True while a kind's checks are not implemented (part 2 of the MLS core).
-[[nodiscard]] bool is_part2(Kind k);
 
 enum class Outcome { Passed, Failed, Skipped };
 struct CaseResult {

@@ -13,9 +13,9 @@ TEST_CASE("transcript: confirmation tag tamper", "[mls][transcript]") {
   CHECK(verify_confirmation_tag(key, cth, tag));
   Bytes flipped(tag.begin(), tag.end());
   flipped[0] ^= 1;
-  CHECK(verify_confirmation_tag(key, cth, flipped).error() == Error::InvalidValue);
-  CHECK(verify_confirmation_tag(key, cth, BytesView(tag).first(31)).error() == Error::InvalidValue);
-  CHECK(verify_confirmation_tag(Bytes(32, 9), cth, tag).error() == Error::InvalidValue);
+  CHECK(verify_confirmation_tag(key, cth, flipped).error() == Error::InvalidConfirmationTag);
+  CHECK(verify_confirmation_tag(key, cth, BytesView(tag).first(31)).error() == Error::InvalidConfirmationTag);
+  CHECK(verify_confirmation_tag(Bytes(32, 9), cth, tag).error() == Error::InvalidConfirmationTag);
 }
 
 TEST_CASE("transcript: only commits enter the confirmed transcript", "[mls][transcript]") {

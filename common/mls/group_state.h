@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// One member's MLS group state (RFC 9420 §8-§12), a value: create, join from
+// a Welcome, propose, commit, handle handshake messages, protect and
+// unprotect application messages, the epoch authenticator and the exporter.
+//
+//   create(group_id, own key package, signing key, extensions)   epoch 0
+//   commit(options, rng, env) -> PendingCommit{commit msg, welcome, next state}
+//       the caller sends the bundle and adopts `next` once the relay accepts it;
+//       its own commit coming back is not handled again (InvalidCommit)
+//   handle(msg, env) -> Transition{next state, events}    proposals, commits
+//       (PublicMessage or PrivateMessage), and application messages too
+//   protect(data) / unprotect(msg)                        application messages,
+//       in place: the sender's ratchet advances; unprotect changes the state
+//       only on success
+//
+// Every transition that returns a new state leaves `*this` untouched when it
+// fails. Secrets of the last kMaxPastEpochs epochs are kept so messages sent
+// just before a commit still open; older ones are deleted.
+//
+// Thread affinity: none; a GroupState is a move-only value (clone() copies).
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <variant>
+#include <vector>
+
+#include "common/crypto/crypto.h"
+#include "common/mls/content.h"
+#include "common/mls/error.h"
+#include "common/mls/framing.h"
+#include "common/mls/key_schedule.h"
+#include "common/mls/leaf_node.h"
+#include "common/mls/public_group.h"
+#include "common/mls/secret_tree.h"
+#include "common/mls/treekem.h"
+#include "common/types/rng.h"
+
+namespace hearth::mls {
+
+/// How many epochs before the current one keep their message secrets.
+inline constexpr std::size_t kMaxPastEpochs = 4;
+
+/// Supplies the PSKs a commit or Welcome references (§8.4). The group's own
+/// resumption PSKs of retained epochs are found without it.
+class PskLookup {
+ public:
+  virtual ~PskLookup() = default;
+  [[nodiscard]] virtual std::optional<crypto::SecretBytes> external(BytesView psk_id) const = 0;
+  [[nodiscard]] virtual std::optional<crypto::SecretBytes> resumption(BytesView group_id,
+                                                                       std::uint64_t epoch) const = 0;
+};
+
+/// What a transition may need from outside: time and PSKs.
+struct GroupEnv {
+  std::optional<std::uint64_t> now_s;  // Unix seconds; nullopt skips KeyPackage lifetimes
+  const PskLookup* psks = nullptr;     // nullptr: only the group's own resumption PSKs
+};
+
+// ---- events ----
+struct MemberAdded {
+  LeafIndex leaf;
+  Credential credential;
+};
+struct MemberRemoved {
+  LeafIndex leaf;
+  Credential credential;
+};
+struct MemberUpdated {
+  LeafIndex leaf;
+};
+struct RolesChanged {
+  Roles roles;
+};
+struct EpochChanged {
+  std::uint64_t epoch = 0;
+};
+struct ProposalReceived {
+  Digest ref{};
+  ProposalType type = ProposalType::Add;
+  LeafIndex sender;
+};
+/// This member was removed by the commit: the state is final (is_removed()).
+struct SelfRemoved {};
+struct ApplicationMessage {
+  LeafIndex sender;
+  Credential credential;
+  std::uint64_t epoch = 0;
+  Bytes data;
+  Bytes authenticated_data;
+};
+using GroupEvent = std::variant<MemberAdded, MemberRemoved, MemberUpdated, RolesChanged, EpochChanged,
+                                ProposalReceived, SelfRemoved, ApplicationMessage>;
+
+struct CommitOptions {
+  std::vector<Proposal> proposals;  // by value: Add, Remove, PreSharedKey, GroupContextExtensions
+  bool commit_cached = true;        // also commit every proposal of this epoch's cache, by reference
+  bool force_path = false;          // refresh own keys even when no path is required
+  bool ratchet_tree_in_welcome = true;  // else joiners get the tree some other way
+  bool encrypt = false;             // PrivateMessage instead of PublicMessage (Hearth sends commits public)
+  Bytes authenticated_data;
+};
+
+
+struct PendingCommit;
+struct Transition;
+
+class GroupState {
+ public:
+  GroupState(GroupState&&) noexcept;
+  GroupState& operator=(GroupState&&) noexcept;
+  ~GroupState();
+
+  /// A new one-member group at epoch 0. `own` is a KeyPackageBundle whose
+  /// leaf becomes leaf 0 and whose encryption key the member keeps;
+  /// `extensions` become the GroupContext extensions (Hearth passes the roles
+  /// extension naming the creator). InvalidLeafNode when the leaf does not
+  /// support them.
+  [[nodiscard]] static MlsResult<GroupState> create(Bytes group_id, const KeyPackageBundle& own,
+                                                    crypto::SigningKey signing_key, std::vector<Extension> extensions,
+                                                    RolePolicy policy);
+  /// Joins from a Welcome (§12.4.3.1) with the KeyPackage it was made for.
+  /// `tree` is needed when the Welcome's GroupInfo has no ratchet_tree
+  /// extension (InvalidWelcome when neither is there). Checks the GroupInfo
+  /// signature, the tree, the confirmation tag and our own leaf.
+  [[nodiscard]] static MlsResult<GroupState> join(const Welcome& welcome, const KeyPackageBundle& own,
+                                                  crypto::SigningKey signing_key,
+                                                  const std::optional<RatchetTree>& tree, RolePolicy policy,
+                                                  const GroupEnv& env);
+
+  [[nodiscard]] GroupState clone() const;
+
+  // ---- reading ----
+  [[nodiscard]] const GroupContext& context() const noexcept;
+  [[nodiscard]] std::uint64_t epoch() const noexcept;
+  [[nodiscard]] BytesView group_id() const noexcept;
+  [[nodiscard]] LeafIndex own_leaf() const noexcept;
+  [[nodiscard]] const PublicGroup& public_group() const noexcept;
+  [[nodiscard]] const PublicTree& tree() const noexcept;
+  [[nodiscard]] const Roles& roles() const noexcept;
+  [[nodiscard]] std::vector<Member> members() const;
+  [[nodiscard]] bool is_removed() const noexcept;
+  /// The epoch authenticator: the per-epoch safety code members compare.
+  [[nodiscard]] BytesView epoch_authenticator() const noexcept;
+  /// MLS-Exporter(label, context, length) of the current epoch.
+  [[nodiscard]] MlsResult<crypto::SecretBytes> export_secret(BytesView label, BytesView context,
+                                                             std::size_t length) const;
+  /// A signed GroupInfo of the current epoch (with the ratchet_tree
+  /// extension when `with_tree`), for the relay's public view.
+  [[nodiscard]] GroupInfo group_info(bool with_tree) const;
+  /// This epoch's resumption PSK (and that of retained past epochs).
+  [[nodiscard]] std::optional<crypto::SecretBytes> resumption_psk(std::uint64_t epoch) const;
+
+  // ---- proposals (PublicMessage; the proposal is cached in the new state) ----
+  [[nodiscard]] MlsResult<Transition> propose_add(const KeyPackage& kp, const GroupEnv& env) const;
+  [[nodiscard]] MlsResult<Transition> propose_remove(LeafIndex leaf) const;
+  /// An Update with a fresh leaf; its private key is kept until the
+  /// proposal is committed (then used) or the epoch ends (then dropped).
+  [[nodiscard]] MlsResult<Transition> propose_update(Rng& rng) const;
+  [[nodiscard]] MlsResult<Transition> propose_extensions(std::vector<Extension> extensions) const;
+
+  // ---- commits ----
+  [[nodiscard]] MlsResult<PendingCommit> commit(const CommitOptions& options, Rng& rng, const GroupEnv& env) const;
+  /// Shorthands for commit(): Adds, Removes, and a path-only commit that
+  /// refreshes this member's keys.
+  [[nodiscard]] MlsResult<PendingCommit> add(const std::vector<KeyPackage>& key_packages, Rng& rng,
+                                             const GroupEnv& env) const;
+  [[nodiscard]] MlsResult<PendingCommit> remove(const std::vector<LeafIndex>& leaves, Rng& rng,
+                                                const GroupEnv& env) const;
+  [[nodiscard]] MlsResult<PendingCommit> update(Rng& rng, const GroupEnv& env) const;
+
+  // ---- receiving ----
+  /// A proposal, commit or application message (PublicMessage or
+  /// PrivateMessage). Commits for the current epoch move to the next one;
+  /// application messages of retained past epochs still open.
+  [[nodiscard]] MlsResult<Transition> handle(const MlsMessage& message, const GroupEnv& env) const;
+
+  // ---- application messages (in place) ----
+  /// A PrivateMessage of the current epoch, padded to `padding_block`
+  /// (DESIGN.md §4: 256). Removed when this member was removed.
+  [[nodiscard]] MlsResult<MlsMessage> protect(BytesView data, BytesView authenticated_data, Rng& rng,
+                                              std::size_t padding_block = kDefaultPaddingBlock);
+  /// Opens an application PrivateMessage of the current or a retained past
+  /// epoch; WrongEpoch for any other, WrongWireFormat for a handshake.
+  [[nodiscard]] MlsResult<ApplicationMessage> unprotect(const MlsMessage& message);
+
+  /// Bytes held by this state, approximately (benchmarks).
+  [[nodiscard]] std::size_t memory_estimate() const;
+
+ private:
+  struct Impl;
+  explicit GroupState(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct Transition {
+  GroupState next;
+  std::vector<GroupEvent> events;
+};
+
+struct PendingCommit {
+  MlsMessage commit;
+  std::optional<MlsMessage> welcome;
+  std::vector<Digest> welcome_key_package_refs;  // whom the Welcome is for, in its order
+  GroupState next;                               // adopt once the relay accepts the commit
+  std::vector<GroupEvent> events;                // what adopting it changes
+};
+
+}  // namespace hearth::mls
