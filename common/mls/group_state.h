@@ -117,7 +117,10 @@ class GroupState {
   /// leaf becomes leaf 0 and whose encryption key the member keeps;
   /// `extensions` become the GroupContext extensions (Hearth passes the roles
   /// extension naming the creator). InvalidLeafNode when the leaf does not
-  /// support them.
+  /// support them or `signing_key` is not the leaf's. The epoch-0 secret is
+  /// derived from the bundle's init private key, which a creator's own
+  /// KeyPackage never needs otherwise (no Welcome is sent to it): use a
+  /// fresh bundle for each group.
   [[nodiscard]] static MlsResult<GroupState> create(Bytes group_id, const KeyPackageBundle& own,
                                                     crypto::SigningKey signing_key, std::vector<Extension> extensions,
                                                     RolePolicy policy);
@@ -198,6 +201,8 @@ class GroupState {
 struct Transition {
   GroupState next;
   std::vector<GroupEvent> events;
+  /// What to send: the proposal message of propose_*(); nullopt for handle().
+  std::optional<MlsMessage> message;
 };
 
 struct PendingCommit {
