@@ -2,6 +2,7 @@
 #include "common/mls/public_tree.h"
 
 #include <algorithm>
+#include <iterator>
 #include <set>
 #include <stdexcept>
 
@@ -38,6 +39,13 @@ bool contains_leaf(std::span<const LeafIndex> set, LeafIndex l) {
 Digest digest_of(const Writer& w) { return crypto::sha256(w.bytes()); }
 
 Bytes to_vec(const Digest& d) { return Bytes(d.begin(), d.end()); }
+
+std::vector<std::uint32_t> node_values(const std::vector<NodeIndex>& v) {
+  std::vector<std::uint32_t> out;
+  out.reserve(v.size());
+  for (const NodeIndex n : v) out.push_back(n.v);
+  return out;
+}
 
 [[noreturn]] void precondition(const char* what) { throw std::logic_error(what); }
 
@@ -306,16 +314,21 @@ Digest PublicTree::tree_hash(NodeIndex n) const {
   return d;
 }
 
+std::size_t PublicTree::cached_hash_count() const noexcept {
+  return static_cast<std::size_t>(
+      std::count_if(hash_cache_.begin(), hash_cache_.end(), [](const auto& h) { return h.has_value(); }));
+}
+
 // ---- parent hash (§7.9) ----
 
 namespace {
-// The tree hash of `n` with the leaves in `removed` blanked and dropped from
-// every unmerged_leaves list. Subtrees without such a leaf use the cache.
+// The tree hash of `n` with the leaves in `removed` (sorted) blanked and
+// dropped from every unmerged_leaves list. Subtrees without such a leaf use
+// the cache, so the cost follows the removed leaves, not the subtree size.
 Digest tree_hash_without(const PublicTree& t, NodeIndex n, std::span<const std::uint32_t> removed) {
   const Span s = subtree(n);
-  const bool touched = std::any_of(removed.begin(), removed.end(),
-                                   [&](std::uint32_t u) { return s.contains(LeafIndex{u}); });
-  if (!touched) return t.tree_hash(n);
+  const auto first = std::lower_bound(removed.begin(), removed.end(), s.first / 2);
+  if (first == removed.end() || !s.contains(LeafIndex{*first})) return t.tree_hash(n);
   Writer w;
   if (is_leaf(n)) {
     write_leaf_hash_input(w, to_leaf(n), nullptr);
@@ -326,9 +339,8 @@ Digest tree_hash_without(const PublicTree& t, NodeIndex n, std::span<const std::
   std::optional<ParentNode> p;
   if (const ParentNode* orig = t.parent_node(n)) {
     p = *orig;
-    std::erase_if(p->unmerged_leaves, [&](std::uint32_t u) {
-      return std::find(removed.begin(), removed.end(), u) != removed.end();
-    });
+    std::erase_if(p->unmerged_leaves,
+                  [&](std::uint32_t u) { return std::binary_search(removed.begin(), removed.end(), u); });
   }
   write_parent_hash_input(w, p ? &*p : nullptr, l, r);
   return digest_of(w);
@@ -350,10 +362,12 @@ bool same_bytes(BytesView a, BytesView b) { return std::equal(a.begin(), a.end()
 Digest PublicTree::parent_hash(NodeIndex parent_index, NodeIndex sibling_index) const {
   const ParentNode* p = parent_node(parent_index);
   if (p == nullptr) precondition("PublicTree::parent_hash: blank parent");
+  std::vector<std::uint32_t> removed = p->unmerged_leaves;  // sorted when valid; not yet checked
+  std::sort(removed.begin(), removed.end());
   Writer w;
   w.opaque(p->encryption_key);
   w.opaque(p->parent_hash);
-  w.opaque(tree_hash_without(*this, sibling_index, p->unmerged_leaves));
+  w.opaque(tree_hash_without(*this, sibling_index, removed));
   return digest_of(w);
 }
 
@@ -391,9 +405,12 @@ MlsResult<void> PublicTree::verify_path_parent_hashes(LeafIndex l) const {
 
 MlsResult<void> PublicTree::verify_parent_hashes() const {
   // Top down (§7.9.2): each non-blank parent P has exactly one descendant D
-  // whose parent_hash is P's parent hash with D's side as the path, D in the
-  // resolution of that child C, and the rest of C's resolution exactly P's
-  // unmerged leaves below C.
+  // whose parent_hash is P's parent hash with D's side C as the path, D in
+  // the resolution of C, and the rest of C's resolution exactly P's unmerged
+  // leaves below C. That last rule leaves at most one candidate per side:
+  // the one element of res(C) that is not an unmerged leaf of P. So each P
+  // costs one resolution and at most two parent hashes, even in a hostile
+  // tree where many nodes claim the same hash.
   for (std::uint32_t i = 1; i < nodes_.size(); i += 2) {
     const NodeIndex pn{i};
     const ParentNode* p = parent_node(pn);
@@ -408,20 +425,16 @@ MlsResult<void> PublicTree::verify_parent_hashes() const {
         if (cs.contains(LeafIndex{u})) unmerged_below.push_back(to_node(LeafIndex{u}).v);
       }
       std::sort(unmerged_below.begin(), unmerged_below.end());
-      const auto res = resolution(c);
-      std::optional<Digest> expected;  // computed on the first candidate only
-      for (const NodeIndex d : res) {
-        const auto claim = claimed_parent_hash(*this, d);
-        if (!claim) continue;
-        if (!expected) expected = parent_hash(pn, s);
-        if (!same_bytes(*claim, *expected)) continue;
-        std::vector<std::uint32_t> rest;
-        for (const NodeIndex x : res) {
-          if (x != d) rest.push_back(x.v);
-        }
-        std::sort(rest.begin(), rest.end());
-        if (rest == unmerged_below) ++valid;
-      }
+      std::vector<std::uint32_t> res = node_values(resolution(c));
+      std::sort(res.begin(), res.end());
+      if (res.size() != unmerged_below.size() + 1) continue;
+      std::vector<std::uint32_t> extra;
+      std::set_difference(res.begin(), res.end(), unmerged_below.begin(), unmerged_below.end(),
+                          std::back_inserter(extra));
+      if (extra.size() != 1) continue;  // some unmerged leaf of P is not in res(C)
+      const NodeIndex d{extra.front()};
+      const auto claim = claimed_parent_hash(*this, d);
+      if (claim && same_bytes(*claim, parent_hash(pn, s))) ++valid;
     }
     if (valid != 1) return fail(Error::InvalidParentHash);
   }
@@ -435,8 +448,13 @@ MlsResult<void> PublicTree::check_new_leaf(const LeafNode& candidate, std::optio
   for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
     if (!nodes_[i]) continue;
     if (is_leaf(NodeIndex{i})) {
-      if (at && to_leaf(NodeIndex{i}) == *at) continue;
       const LeafNode& m = std::get<LeafNode>(nodes_[i]->value);
+      if (at && to_leaf(NodeIndex{i}) == *at) {
+        // An Update or a commit's leaf must bring a new encryption key
+        // (§7.3, §12.4.2); it may keep its signature key.
+        if (m.encryption_key == candidate.encryption_key) return fail(Error::InvalidLeafNode);
+        continue;
+      }
       if (m.encryption_key == candidate.encryption_key || m.signature_key == candidate.signature_key) {
         return fail(Error::InvalidLeafNode);
       }

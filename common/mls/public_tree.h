@@ -98,6 +98,9 @@ class PublicTree {
   [[nodiscard]] Digest tree_hash() const;
   /// TreeHash of the subtree at `n`.
   [[nodiscard]] Digest tree_hash(NodeIndex n) const;
+  /// How many nodes have a cached tree hash (tests check that a change
+  /// invalidates only the O(log n) nodes above it).
+  [[nodiscard]] std::size_t cached_hash_count() const noexcept;
   /// ParentHash(P) as P's child on the path sees it: H(ParentHashInput{
   /// P.encryption_key, P.parent_hash, original_sibling_tree_hash}), where the
   /// sibling's tree hash is taken with P's unmerged leaves removed.
@@ -118,8 +121,9 @@ class PublicTree {
   /// The group-wide checks for a leaf entering at `at` (§7.3): its
   /// encryption and signature keys unique in the tree (InvalidLeafNode), its
   /// credential type supported by every member and every member's
-  /// credential type supported by it (InvalidLeafNode). `at` is skipped when
-  /// comparing keys (an Update replaces it).
+  /// credential type supported by it (InvalidLeafNode). `at` is the leaf an
+  /// Update or a commit's path replaces: it is skipped, except that the new
+  /// encryption key must differ from its current one (§7.3, §12.4.2).
   [[nodiscard]] MlsResult<void> check_new_leaf(const LeafNode& leaf, std::optional<LeafIndex> at) const;
   /// Full validation of a received tree (§12.4.3.1): tree hash equals
   /// `expected_tree_hash` (TreeHashMismatch), parent hashes (InvalidParentHash),

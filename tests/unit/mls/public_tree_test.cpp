@@ -331,6 +331,28 @@ TEST_CASE("public tree: cached tree hash equals a from-scratch one after random 
   }
 }
 
+TEST_CASE("public tree: a commit recomputes O(log n) tree hashes", "[mls][public_tree]") {
+  crypto::init();
+  Group g;
+  for (int i = 0; i < 200; ++i) g.add();
+  REQUIRE(g.tree.n_leaves() == 256);
+  const std::size_t width = g.tree.width();
+  (void)g.tree.tree_hash();
+  CHECK(g.tree.cached_hash_count() == width);
+  // A commit changes the committer's leaf and its direct path: 9 nodes of 511.
+  g.commit(LeafIndex{77});
+  CHECK(g.tree.cached_hash_count() >= width - 9);
+  (void)g.tree.tree_hash();
+  CHECK(g.tree.cached_hash_count() == width);
+  // An add and a remove: the new leaf's path, the removed leaf's path.
+  g.add();
+  CHECK(g.tree.cached_hash_count() >= width - 9);
+  (void)g.tree.tree_hash();
+  g.remove(LeafIndex{5});
+  CHECK(g.tree.cached_hash_count() >= width - 9);
+  check_hashes_from_scratch(g.tree);
+}
+
 TEST_CASE("public tree: parent hashes and their tamper", "[mls][public_tree]") {
   crypto::init();
   Group g;
@@ -461,11 +483,18 @@ TEST_CASE("public tree: check_new_leaf", "[mls][public_tree]") {
   LeafNode dup = fresh;
   dup.encryption_key = g.tree.leaf(LeafIndex{1})->encryption_key;
   CHECK(g.tree.check_new_leaf(dup, std::nullopt).error() == Error::InvalidLeafNode);
-  CHECK(g.tree.check_new_leaf(dup, LeafIndex{1}));  // replacing leaf 1 itself
+  // Replacing leaf 1 itself: it must bring a new encryption key...
+  CHECK(g.tree.check_new_leaf(dup, LeafIndex{1}).error() == Error::InvalidLeafNode);
+  // ...but may keep its signature key, and may not take another member's.
+  dup = fresh;
+  dup.signature_key = g.tree.leaf(LeafIndex{1})->signature_key;
+  CHECK(g.tree.check_new_leaf(dup, LeafIndex{1}));
+  CHECK(g.tree.check_new_leaf(dup, LeafIndex{2}).error() == Error::InvalidLeafNode);
   dup = fresh;
   dup.signature_key = g.tree.leaf(LeafIndex{2})->signature_key;
   CHECK(g.tree.check_new_leaf(dup, std::nullopt).error() == Error::InvalidLeafNode);
   CHECK(g.tree.check_new_leaf(dup, LeafIndex{2}));
+  CHECK(g.tree.check_new_leaf(dup, LeafIndex{0}).error() == Error::InvalidLeafNode);
   dup = fresh;
   dup.encryption_key.assign(g.tree.encryption_key(NodeIndex{3})->begin(), g.tree.encryption_key(NodeIndex{3})->end());
   CHECK(g.tree.check_new_leaf(dup, std::nullopt).error() == Error::InvalidLeafNode);
