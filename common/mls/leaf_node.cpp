@@ -84,6 +84,10 @@ MlsResult<void> check_capabilities(const LeafNode& leaf, std::span<const Extensi
 }
 
 MlsResult<void> check_lifetime(const Lifetime& lifetime, std::uint64_t now_s) {
+  if (lifetime.not_before > lifetime.not_after ||
+      lifetime.not_after - lifetime.not_before > kMaxLeafLifetimeSeconds) {
+    return fail(Error::LifetimeExpired);
+  }
   // not_before may be a little in our future when the issuer's clock runs ahead.
   if (lifetime.not_before > now_s && lifetime.not_before - now_s > kLifetimeSkewSeconds) {
     return fail(Error::LifetimeExpired);

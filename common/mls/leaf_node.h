@@ -24,6 +24,10 @@ namespace hearth::mls {
 inline constexpr std::uint64_t kDefaultKeyPackageLifetimeSeconds = 28ull * 24 * 3600;
 /// Largest tolerated clock skew when checking `not_before`.
 inline constexpr std::uint64_t kLifetimeSkewSeconds = 3600;
+/// Longest lifetime (not_after - not_before) a KeyPackage leaf may claim
+/// (§7.2: applications MUST bound it). Checked with the lifetime, so only
+/// when a time is given.
+inline constexpr std::uint64_t kMaxLeafLifetimeSeconds = 90ull * 24 * 3600;
 
 /// A Basic credential (the only kind Hearth issues) for `identity`.
 [[nodiscard]] Credential basic_credential(BytesView identity);
@@ -59,7 +63,11 @@ struct LeafContext {
 /// capabilities (Unsupported / InvalidLeafNode), capabilities include mls10,
 /// suite 0x0003, every non-default extension type of the group context and of
 /// the leaf itself, and the group's required_capabilities (InvalidLeafNode),
-/// lifetime for KeyPackage leaves (LifetimeExpired), key sizes (InvalidLeafNode).
+/// lifetime for KeyPackage leaves when `now_s` is set: now within
+/// [not_before - kLifetimeSkewSeconds, not_after], not_before <= not_after and
+/// a span of at most kMaxLeafLifetimeSeconds (LifetimeExpired), key sizes
+/// (InvalidLeafNode). The signature is checked last, so a leaf that is only
+/// tampered with fails with InvalidSignature.
 /// Group-wide checks (duplicate keys, credential types supported by all
 /// members) belong to the tree: PublicTree::check_new_leaf.
 [[nodiscard]] MlsResult<void> validate_leaf_node(const LeafNode& leaf, const LeafContext& context);

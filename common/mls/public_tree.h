@@ -9,7 +9,13 @@
 // path of every change, so processing a commit costs O(log n) hashes, not
 // O(n). Copies are plain values (the cache is copied too).
 //
-// Thread affinity: none; a PublicTree is a value.
+// Thread affinity: none; a PublicTree is a value. Const members fill the
+// hash cache, so one tree must not be read from two threads at once (copy it).
+//
+// Preconditions (a violation is a bug and throws std::logic_error, never a
+// peer's doing once the caller has checked its input): the changes below
+// take positions inside the tree, tree_hash() a non-empty tree,
+// parent_hash() and set_path_parent_hashes() non-blank parent nodes.
 
 #include <cstdint>
 #include <functional>

@@ -142,6 +142,20 @@ TEST_CASE("leaf node: lifetime and the skip switch", "[mls][leaf_node]") {
   CHECK(validate_key_package(kp, {}, std::nullopt));
   CHECK(validate_key_package(kp, {}, 0).error() == Error::LifetimeExpired);
   CHECK(validate_key_package(kp, {}, std::nullopt));  // skip switch: expired or not, unchecked
+
+  // The span is bounded, and must not be inverted.
+  auto with_lifetime = [](Lifetime l) {
+    CountingRng rng(7);
+    auto o = options();
+    o.lifetime = l;
+    return create_key_package(basic_credential(to_bytes("m")), signer(7), o, rng).key_package;
+  };
+  CHECK(validate_key_package(with_lifetime({kNow, kNow + kMaxLeafLifetimeSeconds}), {}, kNow));
+  CHECK(validate_key_package(with_lifetime({kNow, kNow + kMaxLeafLifetimeSeconds + 1}), {}, kNow).error() ==
+        Error::LifetimeExpired);
+  CHECK(validate_key_package(with_lifetime({0, ~std::uint64_t{0}}), {}, kNow).error() == Error::LifetimeExpired);
+  CHECK(validate_key_package(with_lifetime({kNow + 10, kNow}), {}, kNow + 5).error() == Error::LifetimeExpired);
+  CHECK(validate_key_package(with_lifetime({0, ~std::uint64_t{0}}), {}, std::nullopt));
 }
 
 TEST_CASE("leaf node: binding, source, credential, capabilities, key sizes", "[mls][leaf_node]") {
