@@ -113,13 +113,18 @@ class PublicTree {
   [[nodiscard]] Digest parent_hash(NodeIndex parent, NodeIndex sibling) const;
   /// After a committer's new path keys are set on its filtered direct path:
   /// fills the parent_hash of each of those nodes top-down and returns the
-  /// value the committer's leaf must carry in `parent_hash`.
+  /// value the committer's leaf must carry in `parent_hash`. A receiver
+  /// merging an UpdatePath calls it too (UpdatePathNode carries no parent
+  /// hash) and compares the result with the received leaf's parent_hash, or
+  /// sets the leaf and calls verify_path_parent_hashes.
   [[nodiscard]] Bytes set_path_parent_hashes(LeafIndex committer);
   /// §7.9.2: every non-blank parent node is parent-hash valid (its hash is
   /// claimed by exactly one descendant chain). InvalidParentHash otherwise.
   [[nodiscard]] MlsResult<void> verify_parent_hashes() const;
   /// The chain from `l`'s leaf up its filtered direct path verifies (used
-  /// after merging one UpdatePath). InvalidParentHash otherwise.
+  /// after merging one UpdatePath): the leaf (source Commit unless the path
+  /// is empty) claims ParentHash of the first node, each node the next, and
+  /// the top node's parent_hash is empty. InvalidParentHash otherwise.
   [[nodiscard]] MlsResult<void> verify_path_parent_hashes(LeafIndex l) const;
 
   // ---- validation ----

@@ -503,3 +503,37 @@ TEST_CASE("public tree: check_new_leaf", "[mls][public_tree]") {
   other.capabilities.credentials = {2};
   CHECK(g.tree.check_new_leaf(other, std::nullopt).error() == Error::InvalidLeafNode);
 }
+
+TEST_CASE("public tree: hostile encodings never crash from_wire or validate", "[mls][public_tree]") {
+  crypto::init();
+  Group g;
+  for (int i = 0; i < 5; ++i) g.add();
+  g.commit(LeafIndex{1});
+  g.add();
+  const Bytes good = encode(g.tree.to_wire());
+  const Digest good_hash = g.tree.tree_hash();
+  std::mt19937 rng(99);
+  std::size_t decoded = 0;
+  std::size_t rejected = 0;
+  for (int round = 0; round < 400; ++round) {
+    Bytes bad = good;
+    const int flips = 1 + static_cast<int>(rng() % 3);
+    for (int f = 0; f < flips; ++f) bad[rng() % bad.size()] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
+    if (round % 10 == 0) bad.resize(rng() % bad.size());
+    const auto wire = decode<RatchetTree>(bad);
+    if (!wire) continue;
+    const auto tree = PublicTree::from_wire(*wire);
+    if (!tree) continue;
+    ++decoded;
+    // Against its own hash, so the other checks run; a changed tree never
+    // passes against the original hash.
+    const auto own = tree->validate(g.group_id, tree->tree_hash(), {}, kNow);
+    const auto orig = tree->validate(g.group_id, good_hash, {}, kNow);
+    if (!own) ++rejected;
+    if (*wire != g.tree.to_wire()) CHECK(!orig);
+    (void)tree->verify_parent_hashes();
+    for (const LeafIndex l : tree->members()) (void)tree->verify_path_parent_hashes(l);
+  }
+  CHECK(decoded > 0);
+  CHECK(rejected == decoded);  // every flip lands in a signed, hashed or checked field
+}
