@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <map>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include "common/mls/public_tree.h"
+#include "tests/support/paths.h"
 
 using namespace hearth;
 using namespace hearth::mls;
@@ -536,4 +540,47 @@ TEST_CASE("public tree: hostile encodings never crash from_wire or validate", "[
   }
   CHECK(decoded > 0);
   CHECK(rejected == decoded);  // every flip lands in a signed, hashed or checked field
+}
+
+// The treekem vectors' UpdatePaths, applied to the public tree alone: the
+// parent hashes we compute for the merged path are the ones the sender
+// signed, and the tree hash after is the vector's (trees with unmerged
+// leaves and blank nodes, so the original-sibling-hash rule is exercised).
+TEST_CASE("public tree: treekem vector paths merge with matching parent and tree hashes", "[mls][public_tree]") {
+  crypto::init();
+  std::ifstream in(hearth::test::shared_dir() / "mls-vectors" / "treekem.json");
+  REQUIRE(in.good());
+  const auto all = nlohmann::json::parse(in);
+  auto hex = [](const nlohmann::json& j, const char* key) { return from_hex(j.at(key).get<std::string>()).value(); };
+  std::size_t paths = 0;
+  for (const auto& c : all) {
+    const Bytes group_id = hex(c, "group_id");
+    const auto wire = decode<RatchetTree>(hex(c, "ratchet_tree"));
+    REQUIRE(wire);
+    const auto before = PublicTree::from_wire(*wire);
+    REQUIRE(before);
+    REQUIRE(before->validate(group_id, before->tree_hash(), {}, std::nullopt));
+    for (const auto& u : c.at("update_paths")) {
+      const LeafIndex sender{u.at("sender").get<std::uint32_t>()};
+      const auto path = decode<UpdatePath>(hex(u, "update_path"));
+      REQUIRE(path);
+      PublicTree tree = *before;
+      for (const NodeIndex p : direct_path(to_node(sender), tree.n_leaves())) tree.blank(p);
+      const auto steps = tree.filtered_direct_path(sender);
+      REQUIRE(steps.size() == path->nodes.size());
+      for (std::size_t i = 0; i < steps.size(); ++i) {
+        tree.set_parent(steps[i].node, ParentNode{path->nodes[i].encryption_key, {}, {}});
+      }
+      CHECK(tree.set_path_parent_hashes(sender) == path->leaf_node.parent_hash);
+      tree.set_leaf(sender, path->leaf_node);
+      CHECK(tree.verify_path_parent_hashes(sender));
+      const Bytes after = hex(u, "tree_hash_after");
+      const Digest root_hash = tree.tree_hash();
+      CHECK(Bytes(root_hash.begin(), root_hash.end()) == after);
+      CHECK(tree.validate(group_id, after, {}, std::nullopt));
+      check_hashes_from_scratch(tree);
+      ++paths;
+    }
+  }
+  CHECK(paths > 0);
 }
