@@ -25,7 +25,11 @@ struct Span {
   std::uint32_t first;
   std::uint32_t last;
   [[nodiscard]] bool contains(NodeIndex x) const noexcept { return x.v >= first && x.v <= last; }
-  [[nodiscard]] bool contains(LeafIndex l) const noexcept { return contains(to_node(l)); }
+  // In 64 bits: an unchecked unmerged leaf index may be any uint32.
+  [[nodiscard]] bool contains(LeafIndex l) const noexcept {
+    const std::uint64_t x = std::uint64_t{l.v} * 2;
+    return x >= first && x <= last;
+  }
 };
 Span subtree(NodeIndex n) {
   const std::uint32_t half = (std::uint32_t{1} << level(n)) - 1;
