@@ -6,6 +6,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "common/crypto/hpke.h"
+
 namespace hearth::mls {
 namespace {
 
@@ -502,7 +504,9 @@ MlsResult<void> check_unmerged(const PublicTree& t) {
   return {};
 }
 
-MlsResult<void> check_unique_keys(const PublicTree& t) {
+// Keys unique across the tree; parent keys of the HPKE size (a leaf's are
+// checked with the leaf).
+MlsResult<void> check_keys(const PublicTree& t) {
   std::set<Bytes> encryption_keys;
   std::set<Bytes> signature_keys;
   for (std::uint32_t i = 0; i < t.width(); ++i) {
@@ -511,8 +515,10 @@ MlsResult<void> check_unique_keys(const PublicTree& t) {
     if (const auto* l = std::get_if<LeafNode>(&x->value)) {
       if (!signature_keys.insert(l->signature_key).second) return fail(Error::InvalidTree);
       if (!encryption_keys.insert(l->encryption_key).second) return fail(Error::InvalidTree);
-    } else if (!encryption_keys.insert(std::get<ParentNode>(x->value).encryption_key).second) {
-      return fail(Error::InvalidTree);
+    } else {
+      const Bytes& key = std::get<ParentNode>(x->value).encryption_key;
+      if (key.size() != crypto::hpke::kPublicKeySize) return fail(Error::InvalidTree);
+      if (!encryption_keys.insert(key).second) return fail(Error::InvalidTree);
     }
   }
   return {};
@@ -525,7 +531,7 @@ MlsResult<void> PublicTree::validate(BytesView group_id, BytesView expected_tree
   if (nodes_.empty() || member_count() == 0) return fail(Error::InvalidTree);
   if (!same_bytes(tree_hash(), expected_tree_hash)) return fail(Error::TreeHashMismatch);
   if (auto r = check_unmerged(*this); !r) return r;
-  if (auto r = check_unique_keys(*this); !r) return r;
+  if (auto r = check_keys(*this); !r) return r;
   for (const LeafIndex l : members()) {
     const LeafNode& x = *leaf(l);
     LeafContext context;

@@ -140,7 +140,7 @@ class PublicTree {
   /// `expected_tree_hash` (TreeHashMismatch), parent hashes (InvalidParentHash),
   /// every leaf valid for its source with binding (group_id, index) where it
   /// applies (validate_leaf_node, lifetime per `now_s`), keys unique across
-  /// leaves and parents (InvalidTree), unmerged leaves consistent (a leaf in
+  /// leaves and parents and parent keys of the HPKE size (InvalidTree), unmerged leaves consistent (a leaf in
   /// a node's unmerged_leaves is occupied, below it, and listed in every
   /// ancestor between: InvalidTree).
   [[nodiscard]] MlsResult<void> validate(BytesView group_id, BytesView expected_tree_hash,

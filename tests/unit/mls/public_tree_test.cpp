@@ -449,6 +449,9 @@ TEST_CASE("public tree: validate rejects bad leaves, duplicate keys, bad unmerge
   w = good;
   parent_at(w, 3).encryption_key = leaf_at(w, 2).encryption_key;
   CHECK(validate_wire(w).error() == Error::InvalidTree);
+  w = good;
+  parent_at(w, 3).encryption_key.pop_back();  // not an X25519 key
+  CHECK(validate_wire(w).error() == Error::InvalidTree);
 
   // Unmerged leaves: not below, blank, unsorted, missing in between.
   w = good;
