@@ -66,6 +66,14 @@ class PublicGroup {
   /// transcript hashes empty, tree hash computed from `tree`.
   [[nodiscard]] static MlsResult<PublicGroup> create(Bytes group_id, PublicTree tree,
                                                      std::vector<Extension> extensions, RolePolicy policy);
+  /// The same with the epoch-0 confirmation tag (RFC 9420 §11: the creator
+  /// computes it over the empty confirmed transcript hash), so the interim
+  /// transcript hash is H("" || confirmation_tag<V>) as the RFC requires and
+  /// as from_group_info computes it for joiners. A creator that uses the
+  /// overload without the tag starts from an empty interim hash instead.
+  [[nodiscard]] static MlsResult<PublicGroup> create(Bytes group_id, PublicTree tree,
+                                                     std::vector<Extension> extensions, RolePolicy policy,
+                                                     BytesView confirmation_tag);
   /// From a signed GroupInfo and its tree: the signature against the signer
   /// leaf's key (InvalidSignature; SenderOutOfRange for a blank signer),
   /// full tree validation with the context's tree hash, the roles extension.
@@ -90,10 +98,16 @@ class PublicGroup {
   /// ReInit/ExternalInit Unsupported. Returns its reference.
   [[nodiscard]] MlsResult<Digest> add_proposal(const AuthenticatedContent& proposal);
   /// The public processing of a commit whose signature is already verified
-  /// (§12.4.2): group, epoch, Member sender, confirmation tag present,
-  /// proposals resolved and valid, policy, a path where required, the path's
-  /// leaf valid (source Commit) and its parent-hash chain, new tree hash,
-  /// transcript hashes.
+  /// (§12.4.2): group, epoch (WrongGroup, WrongEpoch), a Commit
+  /// (WrongWireFormat), Member sender (Unsupported) at an occupied leaf
+  /// (SenderOutOfRange), confirmation tag present and Nh bytes
+  /// (InvalidConfirmationTag), proposals resolved and valid (the errors of
+  /// resolve_proposals / validate_proposals), the role policy before and
+  /// after (PolicyViolation), a path where required (InvalidCommit), the
+  /// path's leaf valid (source Commit, binding (group_id, committer)) and
+  /// unique in the tree, no path key already in the tree (InvalidCommit),
+  /// its parent-hash chain (merge_update_path), new tree hash, transcript
+  /// hashes. The confirmation tag's value is the member's to check.
   [[nodiscard]] MlsResult<PublicCommit> apply_commit(const AuthenticatedContent& commit,
                                                      std::optional<std::uint64_t> now_s) const;
   /// Adopts a commit's result: the next epoch, with an empty proposal cache.

@@ -7,11 +7,17 @@
 //   - every member may commit (a commit with only a path refreshes keys);
 //   - Add and GroupContextExtensions need a facilitator as proposer;
 //   - Remove needs a facilitator as proposer, or the removed member itself;
-//   - after the commit at least one member of the group is a facilitator.
+//   - after the commit at least one member of the group is a facilitator;
+//   - a leaf that stays in the group keeps its credential (an Update or the
+//     committer's new path leaf may not change it), since roles follow the
+//     credential identity and a member could otherwise claim a
+//     facilitator's identity.
 //
 // A facilitator is a member whose Basic credential identity is listed in the
 // roles extension of the GroupContext *before* the commit (a commit cannot
-// grant its own proposer powers).
+// grant its own proposer powers). Under RolePolicy::Hearth a group whose
+// roles are empty has no facilitator, so every commit in it is refused: the
+// creator lists itself.
 
 #include <cstdint>
 #include <optional>
@@ -68,6 +74,8 @@ struct PolicyInput {
 };
 
 /// The role policy for one commit. PolicyViolation when it is broken.
+/// `tree_after` is the tree after the proposals and the committer's path.
+/// Total and deterministic: any input gives Ok or PolicyViolation.
 [[nodiscard]] MlsResult<void> check_commit_policy(RolePolicy policy, const PolicyInput& input);
 /// The proposer rule alone, for a standalone proposal when it arrives (so a
 /// forbidden proposal is refused early, not only when committed).
