@@ -47,7 +47,9 @@ class PrivateTree {
   /// Derives and stores the keys of `start` and of every node above it on
   /// `own_leaf`'s filtered direct path from `path_secret` (a joiner's
   /// path_secret from the Welcome, or a decrypted one). InvalidTree when a
-  /// derived public key differs from the tree's.
+  /// derived public key differs from the tree's or `start` is not on that
+  /// path; nothing is stored then. Returns the secret derived above the
+  /// last node (the commit secret when the path came from a commit).
   [[nodiscard]] MlsResult<crypto::SecretBytes> implant(const PublicTree& tree, NodeIndex start,
                                                        crypto::SecretBytes path_secret);
   /// Forgets keys of nodes that are blank in `tree` or outside it, and of
@@ -83,7 +85,10 @@ struct LeafTemplate {
 /// `rng`, blanks `sender`'s direct path, sets the new public keys on its
 /// filtered direct path, computes parent hashes, and signs the new leaf with
 /// binding (group_id, sender). `tree` must already have the commit's
-/// proposals applied; it is changed in place.
+/// proposals applied; it is changed in place. The leaf's key pair is
+/// DeriveKeyPair(DeriveSecret(leaf_secret, "node")) and the first path
+/// secret DeriveSecret(leaf_secret, "path") (RFC 9420 §7.4's example).
+/// SenderOutOfRange when `sender`'s leaf is blank (tree unchanged then).
 [[nodiscard]] MlsResult<PendingPath> prepare_update_path(PublicTree& tree, LeafIndex sender,
                                                          const LeafTemplate& leaf, const crypto::SigningKey& key,
                                                          BytesView group_id, Rng& rng);
@@ -94,16 +99,23 @@ struct LeafTemplate {
 
 /// Step 2: encrypts each path secret to the resolution of its copath child,
 /// minus `joiners`, with `group_context` (the encoded provisional
-/// GroupContext) as HPKE context, label "UpdatePathNode".
+/// GroupContext) as HPKE context, label "UpdatePathNode". `tree` is the one
+/// prepare_update_path changed (the path's public keys are read from it).
 [[nodiscard]] MlsResult<UpdatePath> encrypt_update_path(const PendingPath& pending, const PublicTree& tree,
                                                         std::span<const LeafIndex> joiners,
                                                         BytesView group_context, Rng& rng);
 
 /// Receiver step 1: checks the path has one node per filtered direct path
-/// step of `sender` (InvalidCommit), replaces the sender's leaf, blanks its
-/// direct path and sets the path's public keys, then verifies the parent-hash
-/// chain from the new leaf (InvalidParentHash). The leaf itself is checked by
-/// the caller (validate_leaf_node with source Commit). Changes `tree` in place.
+/// step of `sender` (InvalidCommit), that no public key of the path is
+/// already in `tree` or repeated (§12.4.2: the new leaf key, including the
+/// sender's current one, InvalidLeafNode; a parent key, or one not of X25519
+/// size, InvalidCommit), replaces the sender's leaf, blanks its direct path
+/// and sets the path's public keys with empty unmerged_leaves, then verifies
+/// the parent-hash chain from the new leaf (InvalidParentHash). The leaf
+/// itself is checked by the caller (validate_leaf_node with source Commit).
+/// SenderOutOfRange when `sender`'s leaf is blank. Changes `tree` in place;
+/// after a parent-hash failure it is partly changed, so merge into a copy.
+/// Costs O(log n) hashes (plus one O(n) scan of keys, no hashing).
 [[nodiscard]] MlsResult<void> merge_update_path(PublicTree& tree, LeafIndex sender, const UpdatePath& path);
 
 struct PathDecryption {
@@ -113,7 +125,11 @@ struct PathDecryption {
 /// Receiver step 2: finds the step whose copath resolution holds a node we
 /// have a key for, decrypts it (DecryptFailed), derives the secrets above it
 /// and checks they give the path's public keys (InvalidTree).
-/// `tree` is the tree after merge_update_path.
+/// `tree` is the tree after merge_update_path. InvalidCommit for our own
+/// commit, a path of the wrong length or a ciphertext count that differs
+/// from the resolution's size; DecryptFailed also when no node of the
+/// resolution is ours (we are one of `joiners`). The returned private tree
+/// is pruned (prune()) against `tree`. One HPKE decryption, O(log n) derivations.
 [[nodiscard]] MlsResult<PathDecryption> decrypt_update_path(const PublicTree& tree, const PrivateTree& mine,
                                                             LeafIndex sender, const UpdatePath& path,
                                                             std::span<const LeafIndex> joiners,
