@@ -267,10 +267,12 @@ MlsResult<PathDecryption> decrypt_update_path(const PublicTree& tree, const Priv
     if (!pub || !same_bytes(*pub, path.nodes[k].encryption_key)) return fail(Error::InvalidTree);
     nodes.push_back(steps[k].node);
   }
-  auto derived = derive_path(tree, nodes, std::move(*path_secret));
+  auto derived = derive_path(tree, nodes, path_secret->clone());
   if (!derived) return fail(derived.error());
 
   PathDecryption out;
+  out.path_secret = std::move(*path_secret);
+  out.path_secret_node = steps[i].node;
   out.private_tree = mine.clone();
   for (auto& [n, key] : derived->keys) out.private_tree.set_key(n, std::move(key));
   out.private_tree.prune(tree);

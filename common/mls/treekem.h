@@ -121,6 +121,8 @@ struct LeafTemplate {
 struct PathDecryption {
   crypto::SecretBytes commit_secret;
   PrivateTree private_tree;  // `mine` plus the keys learned from the path
+  crypto::SecretBytes path_secret;  // the one decrypted: of our lowest common ancestor with the sender
+  NodeIndex path_secret_node;       // that ancestor
 };
 /// Receiver step 2: finds the step whose copath resolution holds a node we
 /// have a key for, decrypts it (DecryptFailed), derives the secrets above it

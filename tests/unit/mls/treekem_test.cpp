@@ -182,6 +182,7 @@ struct Group {
       auto dec = decrypt_update_path(theirs, priv, sender, c.path, joiners, c.context);
       REQUIRE(dec);
       CHECK(same(dec->commit_secret.view(), expected));
+      CHECK(dec->path_secret_node == common_ancestor(to_node(sender), to_node(LeafIndex{m})));
       REQUIRE(dec->private_tree.check_consistent(theirs));
       new_keys.emplace(m, std::move(dec->private_tree));
       ++decrypted;
