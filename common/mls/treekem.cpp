@@ -26,6 +26,10 @@ crypto::SecretBytes next_path_secret(BytesView path_secret) { return derive_secr
 
 bool same_bytes(BytesView a, BytesView b) noexcept { return std::ranges::equal(a, b); }
 
+struct BytesLess {
+  bool operator()(BytesView a, BytesView b) const noexcept { return std::ranges::lexicographical_compare(a, b); }
+};
+
 // True when `x` lies in the subtree rooted at `top`: a node at level k covers
 // the 2^(k+1) - 1 indices centred on it.
 bool in_subtree(NodeIndex x, NodeIndex top) noexcept {
@@ -211,8 +215,7 @@ MlsResult<void> merge_update_path(PublicTree& tree, LeafIndex sender, const Upda
 
   // §12.4.2: no public key of the path may already be in the tree (this
   // includes the committer's current leaf key), nor appear twice in it.
-  std::set<BytesView, decltype([](BytesView a, BytesView b) { return std::ranges::lexicographical_compare(a, b); })>
-      seen;
+  std::set<BytesView, BytesLess> seen;
   for (std::uint32_t n = 0; n < tree.width(); ++n) {
     if (const auto k = tree.encryption_key(NodeIndex{n})) seen.insert(*k);
   }

@@ -576,3 +576,32 @@ TEST_CASE("treekem: private tree clone, consistency, implant and prune", "[mls][
     CHECK(copy.check_consistent(g.tree));
   }
 }
+
+TEST_CASE("treekem: a commit at 200 members rehashes only its path", "[mls][treekem]") {
+  crypto::init();
+  Group g = Group::with_creator();
+  g.commit(LeafIndex{0}, 199, true);
+  REQUIRE(g.keys.size() == 200);
+  REQUIRE(g.tree.n_leaves() == 256);
+  const LeafIndex sender{137};
+  const auto c = g.make_commit(sender, g.tree, {});
+
+  PublicTree theirs = g.tree;
+  (void)theirs.tree_hash();
+  const std::size_t full = theirs.cached_hash_count();
+  REQUIRE(full == theirs.width());
+  REQUIRE(merge_update_path(theirs, sender, c.path));
+  // Only the sender's leaf and its 8 ancestors lose their cached hash: the
+  // parent hashes reuse the copath subtrees' cached tree hashes.
+  CHECK(theirs.cached_hash_count() + 9 >= full);
+  CHECK(theirs.tree_hash() == c.tree.tree_hash());
+  CHECK(theirs.cached_hash_count() == full);
+
+  // Each receiver opens exactly one ciphertext and learns the keys above it.
+  for (const std::uint32_t m : {0u, 136u, 138u, 199u}) {
+    auto dec = decrypt_update_path(theirs, g.keys.at(m), sender, c.path, {}, c.context);
+    REQUIRE(dec);
+    CHECK(same(dec->commit_secret.view(), c.pending.commit_secret.view()));
+    CHECK(dec->private_tree.check_consistent(theirs));
+  }
+}
