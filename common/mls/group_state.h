@@ -42,6 +42,9 @@ namespace hearth::mls {
 
 /// How many epochs before the current one keep their message secrets.
 inline constexpr std::size_t kMaxPastEpochs = 4;
+/// Most PSKs a Welcome's GroupSecrets may name (InvalidWelcome above): as
+/// many as one commit may carry proposals.
+inline constexpr std::size_t kMaxWelcomePsks = kMaxProposalsPerEpoch;
 
 /// Supplies the PSKs a commit or Welcome references (§8.4). The group's own
 /// resumption PSKs of retained epochs are found without it.
@@ -96,7 +99,11 @@ using GroupEvent = std::variant<MemberAdded, MemberRemoved, MemberUpdated, Roles
 
 struct CommitOptions {
   std::vector<Proposal> proposals;  // by value: Add, Remove, PreSharedKey, GroupContextExtensions
-  bool commit_cached = true;        // also commit every proposal of this epoch's cache, by reference
+  // Also commit this epoch's cached proposals, by reference: all except those
+  // that would make the list invalid, which are left out (our own Update,
+  // a Remove of us, a second Update/Remove of a leaf, an invalid Add or
+  // Update, a repeated PSK, a second GroupContextExtensions).
+  bool commit_cached = true;
   bool force_path = false;          // refresh own keys even when no path is required
   bool ratchet_tree_in_welcome = true;  // else joiners get the tree some other way
   bool encrypt = false;             // PrivateMessage instead of PublicMessage (Hearth sends commits public)
@@ -147,7 +154,8 @@ class GroupState {
   [[nodiscard]] bool is_removed() const noexcept;
   /// The epoch authenticator: the per-epoch safety code members compare.
   [[nodiscard]] BytesView epoch_authenticator() const noexcept;
-  /// MLS-Exporter(label, context, length) of the current epoch.
+  /// MLS-Exporter(label, context, length) of the current epoch (Removed
+  /// once this member was removed).
   [[nodiscard]] MlsResult<crypto::SecretBytes> export_secret(BytesView label, BytesView context,
                                                              std::size_t length) const;
   /// A signed GroupInfo of the current epoch (with the ratchet_tree
@@ -165,6 +173,17 @@ class GroupState {
   [[nodiscard]] MlsResult<Transition> propose_extensions(std::vector<Extension> extensions) const;
 
   // ---- commits ----
+  /// Resolves the proposals (cached ones per `options`, then the given
+  /// ones), validates them, builds and encrypts a path when one is required
+  /// or forced, signs, and runs the commit through the same
+  /// PublicGroup::apply_commit the receivers and the relay run, so it fails
+  /// here with their error rather than being refused by them. The Welcome
+  /// (for Adds) carries the path secret each joiner needs and, if asked, the
+  /// ratchet tree. An encrypted commit takes its handshake key from a copy
+  /// of this epoch's secret tree (this call is const): a second encrypted
+  /// commit made from the same state reuses that generation, and only the
+  /// random reuse guard keeps the nonces apart. Hearth sends commits as
+  /// PublicMessage.
   [[nodiscard]] MlsResult<PendingCommit> commit(const CommitOptions& options, Rng& rng, const GroupEnv& env) const;
   /// Shorthands for commit(): Adds, Removes, and a path-only commit that
   /// refreshes this member's keys.
@@ -178,6 +197,12 @@ class GroupState {
   /// A proposal, commit or application message (PublicMessage or
   /// PrivateMessage). Commits for the current epoch move to the next one;
   /// application messages of retained past epochs still open.
+  /// Errors besides framing's: Removed (this member was removed),
+  /// InvalidCommit (our own commit echoed, before or after adopting it),
+  /// Unsupported (a non-member sender), PublicGroup's add_proposal and
+  /// apply_commit errors, DecryptFailed / InvalidTree (the path),
+  /// UnknownPsk, InvalidConfirmationTag. A commit that removes us gives
+  /// SelfRemoved and a final state.
   [[nodiscard]] MlsResult<Transition> handle(const MlsMessage& message, const GroupEnv& env) const;
 
   // ---- application messages (in place) ----

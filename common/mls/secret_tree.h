@@ -53,6 +53,9 @@ class HashRatchet {
   /// message failed to decrypt), so a forged message cannot burn keys.
   void restore(RatchetKey key);
 
+  /// A deep copy (a member state's clone(); defined in group_state_secrets.cpp).
+  [[nodiscard]] HashRatchet clone() const;
+
   [[nodiscard]] std::uint32_t next_generation() const noexcept { return next_generation_; }
   [[nodiscard]] std::size_t retained_keys() const noexcept { return skipped_.size(); }
 
@@ -77,6 +80,10 @@ class SecretTree {
 
   /// Puts back a key from key_for() whose message failed (see HashRatchet::restore).
   void restore(LeafIndex sender, RatchetType type, RatchetKey key);
+
+  /// A deep copy, so a state transition can work on its own copy and leave
+  /// the original untouched (defined in group_state_secrets.cpp).
+  [[nodiscard]] SecretTree clone() const;
 
   [[nodiscard]] std::uint32_t n_leaves() const noexcept { return n_leaves_; }
 
