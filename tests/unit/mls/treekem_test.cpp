@@ -605,3 +605,40 @@ TEST_CASE("treekem: a commit at 200 members rehashes only its path", "[mls][tree
     CHECK(dec->private_tree.check_consistent(theirs));
   }
 }
+
+TEST_CASE("treekem: flipped bytes of an encoded path are refused or harmless", "[mls][treekem]") {
+  crypto::init();
+  Group g = messy_group();
+  const LeafIndex sender{9};
+  const LeafIndex receiver{2};
+  const auto c = g.make_commit(sender, g.tree, {});
+  const Bytes encoded = encode(c.path);
+  std::size_t refused = 0;
+  std::size_t accepted = 0;
+  for (std::size_t i = 0; i < encoded.size(); i += 3) {
+    Bytes bad = encoded;
+    bad[i] ^= 0x21;
+    const auto path = decode<UpdatePath>(bad);
+    if (!path) {
+      ++refused;
+      continue;
+    }
+    PublicTree theirs = g.tree;
+    const auto merged = merge_update_path(theirs, sender, *path);
+    if (!merged) {
+      ++refused;
+      continue;
+    }
+    const auto dec = decrypt_update_path(theirs, g.keys.at(receiver.v), sender, *path, {}, c.context);
+    if (!dec) {
+      ++refused;
+      continue;
+    }
+    // Only bytes nobody's checks cover here may pass: the leaf's signature
+    // (the caller verifies it) and ciphertexts meant for other members.
+    ++accepted;
+    CHECK(same(dec->commit_secret.view(), c.pending.commit_secret.view()));
+  }
+  CHECK(refused > 0);
+  CHECK(accepted > 0);
+}
