@@ -446,3 +446,27 @@ TEST_CASE("public group: AllowAll lets a member add", "[mls][public_group]") {
                           std::nullopt)
             .has_value());
 }
+
+TEST_CASE("public group: a commit at 200 members keeps the tree hash cache", "[mls][public_group]") {
+  Room room;
+  for (int i = 4; i < 200; ++i) {
+    room.people.push_back(person("member-" + std::to_string(i), room.rng));
+  }
+  PublicTree tree = room.group.tree();
+  for (std::size_t i = 4; i < room.people.size(); ++i) {
+    REQUIRE(tree.add_leaf(room.people[i].bundle.key_package.leaf_node).has_value());
+  }
+  room.group =
+      PublicGroup::create(to_bytes("room"), tree, room.group.context().extensions, RolePolicy::Hearth).value();
+  REQUIRE(room.group.tree().n_leaves() == 256);
+  // Every hash computed once at creation; a commit then changes one path, so
+  // the new epoch's tree hash recomputes O(log n) nodes and the adopted tree
+  // has every hash cached again (the relay never hashes the whole tree).
+  CHECK(room.group.tree().cached_hash_count() == room.group.tree().width());
+  REQUIRE(room.group.handle(to_public(room.commit({150, {}, true, {}})), std::nullopt).has_value());
+  CHECK(room.group.tree().cached_hash_count() == room.group.tree().width());
+  REQUIRE(room.group.handle(to_public(room.commit({0, {value(Proposal{Remove{77}})}, true, {}})), std::nullopt)
+              .has_value());
+  CHECK(room.group.tree().cached_hash_count() == room.group.tree().width());
+  CHECK(room.group.members().size() == 199);
+}
