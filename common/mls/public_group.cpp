@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "common/mls/public_group.h"
 
-#include <algorithm>
-
 #include "common/mls/framing.h"
 #include "common/mls/leaf_node.h"
 #include "common/mls/transcript.h"
@@ -13,27 +11,6 @@ namespace hearth::mls {
 namespace {
 
 Bytes to_vec(const Digest& d) { return Bytes(d.begin(), d.end()); }
-
-// §12.4.2: no public key of the UpdatePath may already be in the tree (the
-// tree after the proposals, before the merge), nor appear twice in it.
-MlsResult<void> check_path_keys_fresh(const PublicTree& tree, const UpdatePath& path) {
-  std::vector<BytesView> keys;
-  keys.reserve(path.nodes.size() + 1);
-  keys.emplace_back(path.leaf_node.encryption_key);
-  for (const auto& node : path.nodes) keys.emplace_back(node.encryption_key);
-  const auto less = [](BytesView a, BytesView b) {
-    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
-  };
-  std::sort(keys.begin(), keys.end(), less);
-  for (std::size_t i = 1; i < keys.size(); ++i) {
-    if (!less(keys[i - 1], keys[i])) return fail(Error::InvalidCommit);
-  }
-  for (std::uint32_t n = 0; n < tree.width(); ++n) {
-    const auto key = tree.encryption_key(NodeIndex{n});
-    if (key && std::binary_search(keys.begin(), keys.end(), *key, less)) return fail(Error::InvalidCommit);
-  }
-  return {};
-}
 
 }  // namespace
 
@@ -163,7 +140,8 @@ MlsResult<PublicCommit> PublicGroup::apply_commit(const AuthenticatedContent& me
     const LeafContext lc{LeafNodeSource::Commit, LeafBinding{context_.group_id, committer}, extensions, now_s};
     if (auto ok = validate_leaf_node(path.leaf_node, lc); !ok) return fail(ok.error());
     if (auto ok = out.tree.check_new_leaf(path.leaf_node, committer); !ok) return fail(ok.error());
-    if (auto ok = check_path_keys_fresh(out.tree, path); !ok) return fail(ok.error());
+    // merge_update_path also refuses path keys already in the tree (§12.4.2)
+    // and checks the parent-hash chain.
     if (auto ok = merge_update_path(out.tree, committer, path); !ok) return fail(ok.error());
     out.path = path;
   }

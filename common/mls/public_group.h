@@ -105,8 +105,8 @@ class PublicGroup {
   /// resolve_proposals / validate_proposals), the role policy before and
   /// after (PolicyViolation), a path where required (InvalidCommit), the
   /// path's leaf valid (source Commit, binding (group_id, committer)) and
-  /// unique in the tree, no path key already in the tree (InvalidCommit),
-  /// its parent-hash chain (merge_update_path), new tree hash, transcript
+  /// unique in the tree (check_new_leaf), then merge_update_path (no path key
+  /// already in the tree, the parent-hash chain), new tree hash, transcript
   /// hashes. The confirmation tag's value is the member's to check.
   [[nodiscard]] MlsResult<PublicCommit> apply_commit(const AuthenticatedContent& commit,
                                                      std::optional<std::uint64_t> now_s) const;

@@ -326,12 +326,14 @@ TEST_CASE("public group: refused commits leave the group unchanged", "[mls][publ
       pending.leaf.encryption_key = room.people[3].bundle.key_package.leaf_node.encryption_key;
       sign_leaf_node(pending.leaf, room.people[2].key, LeafBinding{to_bytes("room"), LeafIndex{2}});
     };
-    auto ac = room.commit(plan);
-    const PublicGroup before = room.group;
-    auto r = room.group.handle(to_public(ac), std::nullopt);
-    REQUIRE_FALSE(r.has_value());
-    CHECK((r.error() == Error::InvalidLeafNode || r.error() == Error::InvalidCommit));
-    CHECK(room.group == before);
+    refused(room, room.commit(plan), Error::InvalidLeafNode);
+  }
+  SECTION("a path whose parent key is already in the tree") {
+    AuthenticatedContent ac = room.commit({2, {}, true, {}});
+    auto& path = *std::get<Commit>(ac.content.content).path;
+    path.nodes[0].encryption_key = room.people[3].bundle.key_package.leaf_node.encryption_key;
+    ac = sign_content(WireFormat::PublicMessage, ac.content, room.group.context(), room.people[2].key, kTag);
+    refused(room, ac, Error::InvalidCommit);
   }
   SECTION("a path with one node too many") {
     AuthenticatedContent ac = room.commit({2, {}, true, {}});
