@@ -472,3 +472,40 @@ TEST_CASE("public group: a commit at 200 members keeps the tree hash cache", "[m
   CHECK(room.group.tree().cached_hash_count() == room.group.tree().width());
   CHECK(room.group.members().size() == 199);
 }
+
+TEST_CASE("public group: every flipped byte of a re-signed commit is refused or harmless", "[mls][public_group]") {
+  Room room;
+  const Person erin = person("erin", room.rng);
+  const AuthenticatedContent ac =
+      room.commit({0, {value(Proposal{Add{erin.bundle.key_package}}), value(Proposal{Remove{2}})}, true, {}});
+  const Bytes wire = encode(to_public(ac));
+  std::size_t refused_count = 0;
+  std::size_t accepted = 0;
+  for (std::size_t i = 0; i < wire.size(); ++i) {
+    Bytes flipped = wire;
+    flipped[i] ^= 0x01;
+    auto message = decode<PublicMessage>(flipped);
+    if (!message) continue;
+    // Re-signed as the (possibly changed) sender would, so the flip reaches
+    // the checks behind the signature.
+    const std::uint32_t signer = message->content.sender.index;
+    if (signer < room.people.size() && message->content.content.index() == 2) {
+      AuthenticatedContent content{WireFormat::PublicMessage, message->content, message->auth};
+      content = sign_content(WireFormat::PublicMessage, content.content, room.group.context(), room.people[signer].key,
+                             message->auth.confirmation_tag);
+      message->auth = content.auth;
+    }
+    PublicGroup group = room.group;
+    auto r = group.handle(*message, std::nullopt);
+    if (r) {
+      ++accepted;
+      CHECK(group.epoch() == 1);
+    } else {
+      ++refused_count;
+      CHECK(group == room.group);
+    }
+  }
+  // Most flips hit keys, signatures, hashes or lengths; flips inside HPKE
+  // ciphertexts or the tag's value are only for members to notice.
+  CHECK(refused_count > accepted);
+}
