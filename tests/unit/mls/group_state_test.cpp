@@ -617,3 +617,62 @@ TEST_CASE("group state: a Welcome with a wrong joiner secret fails its checks", 
   CHECK(outcome(GroupState::join(real, bundle, copy_key(room.people[bob].key), std::nullopt, RolePolicy::Hearth,
                                  env())) == "ok");
 }
+
+TEST_CASE("group state: joiners of a commit with a path get their path secrets", "[mls][group_state]") {
+  Room room(19);
+  room.add({"bob", "carol", "dave", "erin"});
+  // Remove one and add two in a commit that needs a path.
+  std::vector<std::pair<std::size_t, KeyPackageBundle>> joiners;
+  CommitOptions options;
+  options.proposals.push_back(Proposal{Remove{room.at(2).own_leaf().v}});
+  for (const char* name : {"frank", "grace"}) {
+    const std::size_t who = room.add_person(name);
+    joiners.emplace_back(who, room.key_package(who));
+    options.proposals.push_back(Proposal{Add{joiners.back().second.key_package}});
+  }
+  auto pending = room.at(0).commit(options, room.rng, env());
+  REQUIRE(outcome(pending) == "ok");
+  REQUIRE(std::get<PublicMessage>(pending->commit.body).content.content.index() == 2);
+  CHECK(std::get<Commit>(std::get<PublicMessage>(pending->commit.body).content.content).path.has_value());
+  // The Welcome gives each joiner the path secret of its common ancestor
+  // with the committer.
+  const auto& welcome = std::get<Welcome>(pending->welcome->body);
+  for (const auto& [who, bundle] : joiners) {
+    auto gs = decrypt_group_secrets(welcome, bundle.ref, bundle.init_key.secret.view());
+    REQUIRE(gs.has_value());
+    CHECK(gs->path_secret.has_value());
+  }
+  room.adopt(0, std::move(*pending), joiners);
+  room.check_agree();
+  room.check_everyone_reads_everyone();
+  // Each joiner commits in turn; everyone follows.
+  for (const auto& [who, bundle] : joiners) {
+    auto next = room.at(who).update(room.rng, env());
+    REQUIRE(outcome(next) == "ok");
+    room.adopt(who, std::move(*next));
+    room.check_agree();
+  }
+  room.check_everyone_reads_everyone();
+}
+
+TEST_CASE("group state: roles change through GroupContextExtensions", "[mls][group_state]") {
+  Room room(20);
+  room.add({"bob", "carol"});
+  CommitOptions options;
+  options.proposals.push_back(
+      Proposal{GroupContextExtensions{{roles_extension(Roles{{to_bytes("alice"), to_bytes("bob")}})}}});
+  // Bob may not grant himself the role.
+  CHECK(room.at(1).commit(options, room.rng, env()).error() == Error::PolicyViolation);
+  auto pending = room.at(0).commit(options, room.rng, env());
+  REQUIRE(outcome(pending) == "ok");
+  CHECK(has_event<RolesChanged>(pending->events));
+  room.adopt(0, std::move(*pending));
+  room.check_agree();
+  CHECK(room.at(2).roles().facilitators.size() == 2);
+  // Now bob may remove carol.
+  auto removal = room.at(1).remove({LeafIndex{2}}, room.rng, env());
+  REQUIRE(outcome(removal) == "ok");
+  room.adopt(1, std::move(*removal));
+  CHECK(room.at(2).is_removed());
+  room.check_agree();
+}
