@@ -251,8 +251,12 @@ MlsResult<GroupState> GroupState::join(const Welcome& welcome, const KeyPackageB
 
   auto wire_tree = welcome_tree(*info, tree);
   if (!wire_tree) return fail(wire_tree.error());
-  // Signature (signer's leaf), full tree validation, roles.
-  auto group = PublicGroup::from_group_info(*info, *wire_tree, policy, env.now_s);
+  // Signature (signer's leaf), full tree validation, roles. Lifetimes of
+  // the leaves already in the tree are not checked (RFC 9420 §7.3 only
+  // recommends it for received trees): a member who never commits keeps
+  // its KeyPackage leaf, and its expiry must not make the room unjoinable.
+  // KeyPackages entering the group are checked against env.now_s when added.
+  auto group = PublicGroup::from_group_info(*info, *wire_tree, policy, std::nullopt);
   if (!group) return fail(group.error());
   const auto mine = group->tree().find_leaf([&](const LeafNode& l) { return l == kp.leaf_node; });
   if (!mine) return fail(Error::InvalidWelcome);

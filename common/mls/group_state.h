@@ -134,7 +134,10 @@ class GroupState {
   /// Joins from a Welcome (§12.4.3.1) with the KeyPackage it was made for.
   /// `tree` is needed when the Welcome's GroupInfo has no ratchet_tree
   /// extension (InvalidWelcome when neither is there). Checks the GroupInfo
-  /// signature, the tree, the confirmation tag and our own leaf.
+  /// signature, the tree, the confirmation tag and our own leaf. The
+  /// lifetimes of leaves already in the tree are not checked (a member who
+  /// never commits keeps its KeyPackage leaf past its expiry); `env.now_s`
+  /// is unused here.
   [[nodiscard]] static MlsResult<GroupState> join(const Welcome& welcome, const KeyPackageBundle& own,
                                                   crypto::SigningKey signing_key,
                                                   const std::optional<RatchetTree>& tree, RolePolicy policy,

@@ -80,9 +80,9 @@ struct Room {
     return people.size() - 1;
   }
 
-  KeyPackageBundle key_package(std::size_t who) {
+  KeyPackageBundle key_package(std::size_t who, std::uint64_t now = kNow) {
     KeyPackageOptions options;
-    options.lifetime = Lifetime{kNow - 3600, kNow + kDefaultKeyPackageLifetimeSeconds};
+    options.lifetime = Lifetime{now - 3600, now + kDefaultKeyPackageLifetimeSeconds};
     options.extensions = {kRolesExtensionType};
     return create_key_package(basic_credential(as_bytes(people[who].name)), people[who].key, options, rng);
   }
@@ -96,11 +96,11 @@ struct Room {
   }
 
   // Every current member but `except` handles `m`.
-  void deliver(const MlsMessage& m, std::size_t except) {
+  void deliver(const MlsMessage& m, std::size_t except, const GroupEnv& e = env()) {
     const MlsMessage w = wire(m);
     for (std::size_t i = 0; i < states.size(); ++i) {
       if (i == except || !states[i] || states[i]->is_removed()) continue;
-      auto t = states[i]->handle(w, env());
+      auto t = states[i]->handle(w, e);
       INFO(people[i].name);
       REQUIRE(outcome(t) == "ok");
       states[i] = std::move(t->next);
@@ -675,4 +675,30 @@ TEST_CASE("group state: roles change through GroupContextExtensions", "[mls][gro
   room.adopt(1, std::move(*removal));
   CHECK(room.at(2).is_removed());
   room.check_agree();
+}
+
+TEST_CASE("group state: members' expired KeyPackage leaves do not stop a later join", "[mls][group_state]") {
+  Room room(21);
+  room.add({"bob", "carol"});
+  // Months later: bob and carol never committed, their leaves' lifetimes
+  // are long over. A new member is added with a fresh KeyPackage.
+  const std::uint64_t later = kNow + 4 * kDefaultKeyPackageLifetimeSeconds;
+  const GroupEnv later_env{later, nullptr};
+  const std::size_t dave = room.add_person("dave");
+  auto bundle = room.key_package(dave, later);
+  // A stale KeyPackage is refused when added.
+  const std::size_t erin = room.add_person("erin");
+  auto stale = room.key_package(erin);
+  CHECK(room.at(0).add({stale.key_package}, room.rng, later_env).error() == Error::LifetimeExpired);
+  auto pending = room.at(0).add({bundle.key_package}, room.rng, later_env);
+  REQUIRE(outcome(pending) == "ok");
+  const auto& welcome = std::get<Welcome>(pending->welcome->body);
+  auto joined = GroupState::join(welcome, bundle, copy_key(room.people[dave].key), std::nullopt, RolePolicy::Hearth,
+                                 later_env);
+  REQUIRE(outcome(joined) == "ok");
+  room.deliver(pending->commit, 0, later_env);
+  room.states[dave] = std::move(*joined);
+  room.states[0] = std::move(pending->next);
+  room.check_agree();
+  room.check_everyone_reads_everyone();
 }
