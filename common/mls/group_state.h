@@ -8,11 +8,14 @@
 //   commit(options, rng, env) -> PendingCommit{commit msg, welcome, next state}
 //       the caller sends the bundle and adopts `next` once the relay accepts it;
 //       its own commit coming back is not handled again (InvalidCommit)
+//   propose_*(...) -> Transition{next state, events, message to send}
 //   handle(msg, env) -> Transition{next state, events}    proposals, commits
 //       (PublicMessage or PrivateMessage), and application messages too
 //   protect(data) / unprotect(msg)                        application messages,
 //       in place: the sender's ratchet advances; unprotect changes the state
-//       only on success
+//       only on success (and, as framing does, spends the key of a message
+//       that decrypted but then failed its padding or signature check: only
+//       a holder of that key can produce one)
 //
 // Every transition that returns a new state leaves `*this` untouched when it
 // fails. Secrets of the last kMaxPastEpochs epochs are kept so messages sent

@@ -114,6 +114,7 @@ MlsResult<std::vector<GroupEvent>> process_commit(Data& d, const AuthenticatedCo
   if (commit.content.sender.sender_type == SenderType::Member && commit.content.sender.index == d.own.v) {
     return fail(Error::InvalidCommit);
   }
+  if (!commit.auth.confirmation_tag) return fail(Error::InvalidConfirmationTag);
   auto pc = d.group->apply_commit(commit, env.now_s);
   if (!pc) return fail(pc.error());
   const bool self_removed = std::any_of(pc->applied.removed.begin(), pc->applied.removed.end(),
