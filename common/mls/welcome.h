@@ -42,10 +42,12 @@ struct WelcomeJoiner {
 /// The GroupSecrets for the KeyPackage with reference `key_package_ref`:
 /// InvalidWelcome when the Welcome has none for it, DecryptFailed when they
 /// do not open with `init_private_key`, UnsupportedCipherSuite for a suite
-/// other than 0x0003.
+/// other than 0x0003; the decoder's error for a malformed GroupSecrets and
+/// InvalidWelcome for a joiner or path secret that is not Nh bytes.
 [[nodiscard]] MlsResult<GroupSecrets> decrypt_group_secrets(const Welcome& welcome, BytesView key_package_ref,
                                                             BytesView init_private_key);
-/// The GroupInfo (DecryptFailed on tamper).
+/// The GroupInfo (DecryptFailed on tamper; the decoder's error for a
+/// malformed one).
 [[nodiscard]] MlsResult<GroupInfo> decrypt_group_info(const Welcome& welcome, BytesView welcome_secret);
 
 }  // namespace hearth::mls

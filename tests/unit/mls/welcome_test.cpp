@@ -193,3 +193,26 @@ TEST_CASE("welcome: a joiner without a KeyPackage is a caller error", "[mls][wel
   joiners.push_back(WelcomeJoiner{nullptr, std::nullopt});
   CHECK(create_welcome(sample_info(), Bytes(32, 1), zero_secret(), {}, joiners, rng).error() == Error::InvalidValue);
 }
+
+TEST_CASE("welcome: malformed group secrets and GroupInfo plaintexts are refused", "[mls][welcome]") {
+  crypto::init();
+  SeededRng rng(9);
+  const Joiner a = make_joiner(1);
+  Welcome w;
+  w.encrypted_group_info = Bytes(40, 7);
+  const Bytes garbage{0x20, 1, 2};  // a joiner secret of 32 bytes announced, 2 given
+  auto ct = encrypt_with_label(a.kp.init_key, "Welcome", w.encrypted_group_info, garbage, rng);
+  REQUIRE(ct.has_value());
+  w.secrets.push_back(EncryptedGroupSecrets{Bytes(a.ref.begin(), a.ref.end()), *ct});
+  CHECK(decrypt_group_secrets(w, a.ref, a.init.secret.view()).error() == Error::Truncated);
+
+  // A GroupInfo ciphertext that opens but holds no GroupInfo.
+  const Bytes ws(32, 5);
+  auto key = expand_with_label(ws, "key", {}, kAeadKeySize);
+  auto nonce = expand_with_label(ws, "nonce", {}, kAeadNonceSize);
+  REQUIRE((key.has_value() && nonce.has_value()));
+  auto sealed = crypto::aead_seal(key->view(), nonce->view(), {}, Bytes{1, 2, 3});
+  REQUIRE(sealed.has_value());
+  w.encrypted_group_info = *sealed;
+  CHECK(decrypt_group_info(w, ws).error() == Error::Truncated);
+}
