@@ -39,17 +39,6 @@ std::uint64_t seed_from_env() {
   return std::strtoull(s, nullptr, 0);
 }
 
-/// The proposal message of a propose_* transition, when the contract has one
-/// (group_state.h's Transition is expected to carry it as `message`).
-template <class T>
-std::optional<MlsMessage> proposal_message(const T& t) {
-  if constexpr (requires { t.message; }) {
-    return std::optional<MlsMessage>(t.message);
-  } else {
-    return std::nullopt;
-  }
-}
-
 template <class E>
 std::size_t count_events(const std::vector<GroupEvent>& events) {
   return static_cast<std::size_t>(
@@ -137,7 +126,6 @@ class Room {
   }
 
   [[nodiscard]] const std::string& last_action() const noexcept { return action_; }
-  [[nodiscard]] bool proposals_supported() const noexcept { return proposals_supported_; }
   [[nodiscard]] std::size_t size() const noexcept { return clients_.size(); }
   [[nodiscard]] std::uint64_t epoch() const { return clients_.front().state->epoch(); }
 
@@ -237,7 +225,7 @@ class Room {
   void add_step() {
     const std::size_t room = kMaxMembers - clients_.size();
     const std::size_t k = 1 + rng_.below(std::min<std::size_t>(room, 2));
-    const bool by_proposal = proposals_supported_ && rng_.chance(30);
+    const bool by_proposal = rng_.chance(30);
     const bool tree_in_welcome = !rng_.chance(20);
     Client& f = *pick_facilitator();
     std::vector<KeyPackage> kps;
@@ -247,7 +235,7 @@ class Room {
     INFO(action_);
     if (by_proposal) {
       for (const auto& kp : kps) {
-        if (!propose(f, f.state->propose_add(kp, test_env()))) return;
+        propose(f, f.state->propose_add(kp, test_env()));
       }
       Client& c = clients_[rng_.below(clients_.size())];
       action_ += ", committed by " + name(c);
@@ -278,13 +266,9 @@ class Room {
       if (!is_facilitator_client(clients_[i]) || facilitator_count() > 1) may_leave.push_back(i);
     }
     Client& leaver = clients_[may_leave[rng_.below(may_leave.size())]];
-    if (!proposals_supported_) {
-      action_ = "leave of " + name(leaver) + " skipped (no proposal messages)";
-      return;
-    }
     action_ = "leave of " + name(leaver);
     INFO(action_);
-    if (!propose(leaver, leaver.state->propose_remove(leaver.state->own_leaf()))) return;
+    propose(leaver, leaver.state->propose_remove(leaver.state->own_leaf()));
     Client& c = pick_other(leaver);
     action_ += ", committed by " + name(c);
     deliver_commit(c, c.state->commit(CommitOptions{}, rng_, test_env()), false);
@@ -298,10 +282,6 @@ class Room {
   }
 
   void update_proposals_step() {
-    if (!proposals_supported_) {
-      action_ = "update proposals skipped (no proposal messages)";
-      return;
-    }
     Client& committer = clients_[rng_.below(clients_.size())];
     const std::size_t k = 1 + rng_.below(2);
     action_ = "update proposals by";
@@ -312,7 +292,7 @@ class Room {
       proposers.push_back(p.id);
       action_ += " " + name(p);
       INFO(action_);
-      if (!propose(p, p.state->propose_update(rng_))) return;
+      propose(p, p.state->propose_update(rng_));
     }
     action_ += ", committed by " + name(committer);
     INFO(action_);
@@ -373,12 +353,10 @@ class Room {
     options.proposals.push_back(Proposal{GroupContextExtensions{{roles_extension(std::move(roles))}}});
     auto promote = c.state->commit(options, rng_, test_env());
     CHECK(outcome(promote) == to_string(Error::PolicyViolation));
-    if (proposals_supported_) {
-      auto proposed_add = c.state->propose_add(kp.key_package, test_env());
-      CHECK(outcome(proposed_add) == to_string(Error::PolicyViolation));
-      auto proposed_remove = c.state->propose_remove(other.state->own_leaf());
-      CHECK(outcome(proposed_remove) == to_string(Error::PolicyViolation));
-    }
+    auto proposed_add = c.state->propose_add(kp.key_package, test_env());
+    CHECK(outcome(proposed_add) == to_string(Error::PolicyViolation));
+    auto proposed_remove = c.state->propose_remove(other.state->own_leaf());
+    CHECK(outcome(proposed_remove) == to_string(Error::PolicyViolation));
     CHECK(c.state->epoch() == epoch_before);
   }
 
@@ -498,17 +476,12 @@ class Room {
   }
 
   /// Sends a proposal: the relay caches it, the proposer adopts its state,
-  /// the others handle it. False (and proposals marked unsupported) when the
-  /// transition carries no message.
-  bool propose(Client& p, MlsResult<Transition> t) {
+  /// the others handle it.
+  void propose(Client& p, MlsResult<Transition> t) {
     INFO("proposal by " << name(p) << ": " << outcome(t));
     REQUIRE(t.has_value());
-    auto message = proposal_message(*t);
-    if (!message) {
-      proposals_supported_ = false;
-      return false;
-    }
-    auto update = ds_->submit(*message, p.id);
+    REQUIRE(t->message.has_value());
+    auto update = ds_->submit(*t->message, p.id);
     INFO("relay: " << outcome(update));
     REQUIRE(update.has_value());
     CHECK(update->content_type == ContentType::Proposal);
@@ -516,7 +489,6 @@ class Room {
     p.state = std::move(t->next);
     p.cursor = ds_->log().size();
     sync();
-    return true;
   }
 
   /// Sends a commit: the relay checks and orders it, the committer adopts
@@ -630,7 +602,6 @@ class Room {
   int next_id_ = 0;
   std::uint64_t messages_ = 0;
   std::string action_ = "start";
-  bool proposals_supported_ = true;
 };
 
 }  // namespace
@@ -648,9 +619,6 @@ TEST_CASE("group random: 200 seeded steps, everyone reads everyone, relay agrees
     INFO("step " << i << ": " << room.last_action());
     REQUIRE(room.size() >= kMinMembers - 1);
     REQUIRE(room.size() <= kMaxMembers);
-  }
-  if (!room.proposals_supported()) {
-    WARN("propose_* transitions carry no message: proposal steps were skipped");
   }
   CHECK(room.epoch() >= static_cast<std::uint64_t>(kSteps) / 2);
 }
