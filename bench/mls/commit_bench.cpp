@@ -104,7 +104,19 @@ struct Row {
   double add_create = 0, add_process = 0, add_join = 0;
   double update_create = 0, update_process = 0;
   std::size_t add_welcome_bytes = 0, remove_commit_bytes = 0;
+  std::size_t remove_hpke = 0, update_hpke = 0;  // path secrets encrypted by the commit
 };
+
+/// HPKE encryptions in a commit's UpdatePath (one per copath resolution node).
+std::size_t hpke_count(const mls::MlsMessage& commit) {
+  const auto* pm = std::get_if<mls::PublicMessage>(&commit.body);
+  if (pm == nullptr) return 0;
+  const auto* c = std::get_if<mls::Commit>(&pm->content.content);
+  if (c == nullptr || !c->path) return 0;
+  std::size_t n = 0;
+  for (const auto& node : c->path->nodes) n += node.encrypted_path_secret.size();
+  return n;
+}
 
 std::size_t heap_in_use() {
   const struct mallinfo2 info = mallinfo2();
@@ -164,6 +176,7 @@ int run_commit_bench(int argc, char** argv) {
       auto pc = take(state_f.remove({victim}, rng, kEnv), "remove");
       rc.push_back(ms_since(t));
       row.remove_commit_bytes = mls::encode(pc.commit).size();
+      row.remove_hpke = hpke_count(pc.commit);
       t = Clock::now();
       auto handled = take(state_r->handle(pc.commit, kEnv), "process remove");
       rp.push_back(ms_since(t));
@@ -189,6 +202,7 @@ int run_commit_bench(int argc, char** argv) {
       t = Clock::now();
       auto upd = take(state_r->update(rng, kEnv), "update");
       uc.push_back(ms_since(t));
+      row.update_hpke = hpke_count(upd.commit);
       t = Clock::now();
       auto handled_upd = take(state_f.handle(upd.commit, kEnv), "process update");
       up.push_back(ms_since(t));
@@ -205,13 +219,16 @@ int run_commit_bench(int argc, char** argv) {
   }
 
   std::printf("\nmedian of %d runs, milliseconds (create = the committer, process = another member)\n", iterations);
-  std::printf("%8s | %9s %9s | %9s %9s %9s | %9s %9s | %12s %12s\n", "members", "rm create", "rm proc",
-              "add creat", "add proc", "join", "upd creat", "upd proc", "rm commit B", "welcome B");
+  std::printf("%8s | %9s %9s | %9s %9s %9s | %9s %9s | %6s %6s | %11s %10s\n", "members", "rm create", "rm proc",
+              "add creat", "add proc", "join", "upd creat", "upd proc", "rm enc", "up enc", "rm commit B",
+              "welcome B");
   for (const auto& row : rows) {
-    std::printf("%8zu | %9.3f %9.3f | %9.3f %9.3f %9.3f | %9.3f %9.3f | %12zu %12zu\n", row.members,
+    std::printf("%8zu | %9.3f %9.3f | %9.3f %9.3f %9.3f | %9.3f %9.3f | %6zu %6zu | %11zu %10zu\n", row.members,
                 row.remove_create, row.remove_process, row.add_create, row.add_process, row.add_join,
-                row.update_create, row.update_process, row.remove_commit_bytes, row.add_welcome_bytes);
+                row.update_create, row.update_process, row.remove_hpke, row.update_hpke, row.remove_commit_bytes,
+                row.add_welcome_bytes);
   }
+  std::printf("(rm enc / up enc: HPKE encryptions of path secrets in the last remove / update commit)\n");
   const Row& small = rows.front();
   const Row& large = rows.back();
   const double n_ratio = static_cast<double>(large.members) / static_cast<double>(small.members);
@@ -246,5 +263,12 @@ int run_commit_bench(int argc, char** argv) {
                 joined.members().size(), joined.memory_estimate(), after_join - before_join);
   }
   copy.reset();
+  // What the observer's state really holds (its tree, the retained past
+  // epochs' views and secrets): the heap it gives back when destroyed.
+  const std::size_t before_drop = heap_in_use();
+  state_r.reset();
+  const std::size_t after_drop = heap_in_use();
+  std::printf("heap freed by destroying the observer's state (%zu members, %zu past epochs retained at most): %zu B\n",
+              large.members, mls::kMaxPastEpochs, before_drop - after_drop);
   return 0;
 }

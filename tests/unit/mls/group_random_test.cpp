@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <deque>
+#include <map>
 #include <string>
 
 #include "tests/unit/mls/group_fixture.h"
@@ -117,6 +118,7 @@ class Room {
     for (const auto& c : choices) {
       if (pick < c.first) {
         (this->*c.second)();
+        ++counts_[action_.substr(0, action_.find(' '))];
         break;
       }
       pick -= c.first;
@@ -126,6 +128,9 @@ class Room {
   }
 
   [[nodiscard]] const std::string& last_action() const noexcept { return action_; }
+  /// How often each kind of step ran (by the first word of its description).
+  [[nodiscard]] const std::map<std::string, int>& counts() const noexcept { return counts_; }
+  [[nodiscard]] int removed_reads_refused() const noexcept { return removed_refusals_; }
   [[nodiscard]] std::size_t size() const noexcept { return clients_.size(); }
   [[nodiscard]] std::uint64_t epoch() const { return clients_.front().state->epoch(); }
 
@@ -154,6 +159,7 @@ class Room {
         auto got = gone.state.unprotect(wire);
         INFO("removed client " << gone.id << " opened a message of a later epoch");
         CHECK_FALSE(got.has_value());
+        ++removed_refusals_;
       }
     }
 
@@ -233,6 +239,8 @@ class Room {
     action_ = "add " + std::to_string(k) + " by " + name(f) + (by_proposal ? " (proposed)" : "") +
               (tree_in_welcome ? "" : " (tree out of band)");
     INFO(action_);
+    if (by_proposal) ++counts_["add-proposed"];
+    if (!tree_in_welcome) ++counts_["add-tree-out-of-band"];
     if (by_proposal) {
       for (const auto& kp : kps) {
         propose(f, f.state->propose_add(kp, test_env()));
@@ -413,6 +421,7 @@ class Room {
         if (std::find(it->readers.begin(), it->readers.end(), c.id) == it->readers.end()) continue;
         auto got = c.state->unprotect(it->message);
         INFO("reader " << name(c) << ": " << outcome(got));
+        ++counts_[expired ? "delayed-expired" : "delayed-opened"];
         if (expired) {
           CHECK(outcome(got) == to_string(Error::WrongEpoch));
         } else {
@@ -554,11 +563,12 @@ class Room {
         auto t = it->state->handle(d.message, test_env());
         INFO(name(*it) << " handles log entry " << it->cursor << ": " << outcome(t));
         REQUIRE(t.has_value());
-        if (d.update.content_type == ContentType::Commit) {
+        const bool self_removed = count_events<SelfRemoved>(t->events) > 0;
+        if (d.update.content_type == ContentType::Commit && !self_removed) {
           CHECK(t->next.epoch() == d.update.epoch);
           CHECK(count_events<MemberAdded>(t->events) == d.update.added.size());
         }
-        if (count_events<SelfRemoved>(t->events) > 0) {
+        if (self_removed) {
           CHECK(t->next.is_removed());
           removed_.push_back(RemovedClient{it->id, std::move(t->next), it->cursor + 1});
           removed = true;
@@ -602,6 +612,8 @@ class Room {
   int next_id_ = 0;
   std::uint64_t messages_ = 0;
   std::string action_ = "start";
+  std::map<std::string, int> counts_;
+  int removed_refusals_ = 0;
 };
 
 }  // namespace
@@ -621,4 +633,13 @@ TEST_CASE("group random: 200 seeded steps, everyone reads everyone, relay agrees
     REQUIRE(room.size() <= kMaxMembers);
   }
   CHECK(room.epoch() >= static_cast<std::uint64_t>(kSteps) / 2);
+  // Every kind of step ran, and removed members were tried.
+  for (const char* kind : {"add", "remove", "leave", "self-update", "update", "promote", "demote", "forbidden", "race",
+                           "delayed", "add-proposed", "add-tree-out-of-band", "delayed-expired", "delayed-opened"}) {
+    const auto it = room.counts().find(kind);
+    const int times = it == room.counts().end() ? 0 : it->second;
+    INFO("step kind " << kind << " ran " << times << " times");
+    CHECK(times > 0);
+  }
+  CHECK(room.removed_reads_refused() > 100);
 }
