@@ -649,3 +649,127 @@ TEST_CASE("group tamper: truncated and garbled messages", "[mls][group_tamper]")
   room.deliver(room.c(), pc.commit, std::move(pc.next));
   room.next_commit_works(room.a());
 }
+
+TEST_CASE("group tamper: invalid proposal lists and paths behind valid signatures", "[mls][group_tamper]") {
+  TamperRoom room;
+  auto pc = c_update(room);
+  const LeafIndex c_leaf = room.c().state->own_leaf();
+  auto with_proposals = [&](std::vector<ProposalOrRef> extra) {
+    PublicMessage pm = public_message(pc.commit);
+    auto& commit = std::get<Commit>(pm.content.content);
+    for (auto& p : extra) commit.proposals.push_back(std::move(p));
+    return room.resign(pm, room.c().id);
+  };
+  const std::uint32_t d_leaf = room.d().state->own_leaf().v;
+  // A reference to a proposal nobody sent.
+  room.expect_refused(with_proposals({ProposalOrRef{Bytes(32, 0xab)}}), c_leaf, Error::UnknownProposal,
+                      Error::UnknownProposal);
+  // The same leaf removed twice (by a non-facilitator, so the policy is not
+  // what fails: §12.2 comes first or the policy does; both refuse).
+  {
+    auto m = with_proposals({ProposalOrRef{Proposal{Remove{d_leaf}}}, ProposalOrRef{Proposal{Remove{d_leaf}}}});
+    for (Party* p : room.members()) {
+      if (p->state->own_leaf() == c_leaf) continue;
+      const Snapshot before = snapshot(*p->state);
+      CHECK_FALSE(p->state->handle(m, test_env()).has_value());
+      CHECK(snapshot(*p->state) == before);
+    }
+  }
+  // A Remove of a leaf outside the tree.
+  room.expect_refused(with_proposals({ProposalOrRef{Proposal{Remove{1000}}}}), c_leaf, Error::InvalidProposal,
+                      Error::InvalidProposal);
+  // An Update of the committer inline (§12.2: not allowed).
+  {
+    LeafNode leaf = *room.c().state->tree().leaf(c_leaf);
+    const auto fresh = crypto::hpke::derive_key_pair(Bytes(32, 0x31));
+    leaf.encryption_key = Bytes(fresh.public_key.begin(), fresh.public_key.end());
+    leaf.leaf_node_source = LeafNodeSource::Update;
+    leaf.lifetime = Lifetime{};
+    leaf.parent_hash.clear();
+    sign_leaf_node(leaf, room.c().id.key, LeafBinding{room.keys().context.group_id, c_leaf});
+    room.expect_refused(with_proposals({ProposalOrRef{Proposal{Update{leaf}}}}), c_leaf, Error::InvalidProposal,
+                        Error::InvalidProposal);
+  }
+  // ReInit and ExternalInit: Unsupported.
+  room.expect_refused(with_proposals({ProposalOrRef{Proposal{ReInit{to_bytes("x"), kProtocolVersionMls10,
+                                                                    kCipherSuite, {}}}}}),
+                      c_leaf, Error::Unsupported, Error::Unsupported);
+  // A path one node short.
+  {
+    PublicMessage pm = public_message(pc.commit);
+    auto& commit = std::get<Commit>(pm.content.content);
+    REQUIRE(commit.path.has_value());
+    commit.path->nodes.pop_back();
+    room.expect_refused(room.resign(pm, room.c().id), c_leaf, Error::InvalidCommit, Error::InvalidCommit);
+  }
+  // A path-less commit with nothing in it (an empty commit needs a path).
+  {
+    PublicMessage pm = public_message(pc.commit);
+    std::get<Commit>(pm.content.content).path.reset();
+    room.expect_refused(room.resign(pm, room.c().id), c_leaf, Error::InvalidCommit, Error::InvalidCommit);
+  }
+  // The path's leaf with another signature key (a different identity's key
+  // claimed for C's leaf), signed with that key.
+  {
+    PublicMessage pm = public_message(pc.commit);
+    auto& commit = std::get<Commit>(pm.content.content);
+    const Identity mallory = make_identity("mallory", room.rng());
+    commit.path->leaf_node.signature_key = mallory.public_key();
+    sign_leaf_node(commit.path->leaf_node, mallory.key, LeafBinding{room.keys().context.group_id, c_leaf});
+    auto m = room.resign(pm, room.c().id);
+    for (Party* p : room.members()) {
+      if (p->state->own_leaf() == c_leaf) continue;
+      CHECK_FALSE(p->state->handle(m, test_env()).has_value());
+    }
+  }
+  room.deliver(room.c(), pc.commit, std::move(pc.next));
+  room.next_commit_works(room.a());
+}
+
+TEST_CASE("group tamper: encrypted commits garbled", "[mls][group_tamper]") {
+  TamperRoom room;
+  CommitOptions options;
+  options.encrypt = true;
+  auto pc = room.c().state->commit(options, room.rng(), test_env());
+  INFO("encrypted commit: " << outcome(pc));
+  REQUIRE(pc.has_value());
+  const auto* pm = std::get_if<PrivateMessage>(&pc->commit.body);
+  REQUIRE(pm != nullptr);
+  CHECK(pm->content_type == ContentType::Commit);
+  const LeafIndex c_leaf = room.c().state->own_leaf();
+  for (const std::size_t at : {std::size_t{0}, pm->ciphertext.size() / 2, pm->ciphertext.size() - 1}) {
+    PrivateMessage bad = *pm;
+    flip(bad.ciphertext, at);
+    MlsMessage m;
+    m.body = bad;
+    room.expect_refused(m, c_leaf, Error::DecryptFailed, std::nullopt);
+  }
+  {
+    PrivateMessage bad = *pm;
+    flip(bad.encrypted_sender_data, 1);
+    MlsMessage m;
+    m.body = bad;
+    room.expect_refused(m, c_leaf, Error::DecryptFailed, std::nullopt);
+  }
+  {
+    PrivateMessage bad = *pm;
+    bad.authenticated_data = to_bytes("extra");
+    MlsMessage m;
+    m.body = bad;
+    room.expect_refused(m, c_leaf, Error::DecryptFailed, std::nullopt);
+  }
+  // The relay cannot follow an encrypted commit (Hearth sends commits as
+  // PublicMessages): the delivery service refuses the wire format.
+  CHECK(outcome(room.ds().submit(pc->commit, 0)) == to_string(Error::WrongWireFormat));
+  // The untouched one works for every member.
+  for (Party* p : room.members()) {
+    if (p->state->own_leaf() == c_leaf) continue;
+    auto t = p->state->handle(pc->commit, test_env());
+    INFO(p->name << ": " << outcome(t));
+    REQUIRE(t.has_value());
+    CHECK(t->next.epoch() == pc->next.epoch());
+    CHECK(t->next.tree().tree_hash() == pc->next.tree().tree_hash());
+    CHECK(Bytes(t->next.epoch_authenticator().begin(), t->next.epoch_authenticator().end()) ==
+          Bytes(pc->next.epoch_authenticator().begin(), pc->next.epoch_authenticator().end()));
+  }
+}
