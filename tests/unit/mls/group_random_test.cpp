@@ -304,7 +304,26 @@ class Room {
     }
     action_ += ", committed by " + name(committer);
     INFO(action_);
+    // Each proposer's leaf as proposed: the commit must apply it, not drop it.
+    std::vector<std::pair<int, LeafNode>> proposed;
+    for (const int id : proposers) {
+      const Client* p = find(id);
+      REQUIRE(p != nullptr);
+      for (const auto& info : p->state->public_group().proposals().all()) {
+        const auto* update = std::get_if<Update>(&info.proposal.body);
+        if (update != nullptr && info.sender == p->state->own_leaf()) proposed.emplace_back(id, update->leaf_node);
+      }
+    }
     deliver_commit(committer, committer.state->commit(CommitOptions{}, rng_, test_env()), false);
+    REQUIRE(proposed.size() == proposers.size());
+    for (const auto& [id, leaf] : proposed) {
+      const Client* p = find(id);
+      REQUIRE(p != nullptr);
+      INFO("proposer " << name(*p));
+      const LeafNode* now = p->state->tree().leaf(p->state->own_leaf());
+      REQUIRE(now != nullptr);
+      CHECK(now->encryption_key == leaf.encryption_key);
+    }
   }
 
   void roles_step() {
