@@ -328,11 +328,21 @@ class Room {
 
   void roles_step() {
     Client& f = *pick_facilitator();
-    Client& target = pick_other(f);
+    // Demote another facilitator half of the time there is one, else promote.
+    std::vector<Client*> others_facilitating;
+    std::vector<Client*> others_plain;
+    for (auto& c : clients_) {
+      if (c.id == f.id) continue;
+      (is_facilitator_client(c) ? others_facilitating : others_plain).push_back(&c);
+    }
+    const bool demote = !others_facilitating.empty() && (others_plain.empty() || rng_.chance(50));
+    const auto& pool = demote ? others_facilitating : others_plain;
+    Client& target = *pool[rng_.below(pool.size())];
     Roles roles = f.state->roles();
     auto& list = roles.facilitators;
     const auto it = std::find(list.begin(), list.end(), target.identity.name);
     const bool promote = it == list.end();
+    CHECK(promote == !demote);
     if (promote) {
       list.push_back(target.identity.name);
     } else {
