@@ -57,7 +57,16 @@ KeyPackageBundle make_key_package(const Identity& id, Rng& rng) {
   return create_key_package(id.credential, id.key, options, rng);
 }
 
-GroupEnv test_env() { return GroupEnv{kTestNow, nullptr}; }
+std::optional<crypto::SecretBytes> TestPsks::external(BytesView psk_id) const {
+  for (const auto& [id, secret] : items_) {
+    if (std::equal(id.begin(), id.end(), psk_id.begin(), psk_id.end())) return crypto::SecretBytes(secret);
+  }
+  return std::nullopt;
+}
+
+std::optional<crypto::SecretBytes> TestPsks::resumption(BytesView, std::uint64_t) const { return std::nullopt; }
+
+GroupEnv test_env(const PskLookup* psks) { return GroupEnv{kTestNow, psks}; }
 
 std::vector<Extension> room_extensions(std::vector<Bytes> names) {
   return {roles_extension(Roles{std::move(names)})};
@@ -70,10 +79,10 @@ MlsResult<GroupState> create_room(const Identity& creator, BytesView group_id, R
 }
 
 MlsResult<GroupState> join_room(const MlsMessage& welcome, const KeyPackageBundle& own, const Identity& id,
-                                const std::optional<RatchetTree>& tree, RolePolicy policy) {
+                                const std::optional<RatchetTree>& tree, RolePolicy policy, const PskLookup* psks) {
   const auto* w = std::get_if<Welcome>(&welcome.body);
   if (w == nullptr) return fail(Error::InvalidWelcome);
-  return GroupState::join(*w, own, id.signing_key(), tree, policy, test_env());
+  return GroupState::join(*w, own, id.signing_key(), tree, policy, test_env(psks));
 }
 
 MlsResult<DeliveryService> DeliveryService::start(const GroupState& member) {

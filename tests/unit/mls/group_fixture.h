@@ -70,8 +70,20 @@ struct Identity {
 /// lifetime [kTestNow - 1 h, kTestNow + kDefaultKeyPackageLifetimeSeconds].
 [[nodiscard]] KeyPackageBundle make_key_package(const Identity& id, Rng& rng);
 
-/// The environment of every test transition: the clock at kTestNow.
-[[nodiscard]] GroupEnv test_env();
+/// External PSKs by id, for tests (resumption PSKs come from the group itself).
+class TestPsks final : public PskLookup {
+ public:
+  void add(Bytes id, Bytes secret) { items_.emplace_back(std::move(id), std::move(secret)); }
+  [[nodiscard]] std::optional<crypto::SecretBytes> external(BytesView psk_id) const override;
+  [[nodiscard]] std::optional<crypto::SecretBytes> resumption(BytesView group_id, std::uint64_t epoch) const override;
+
+ private:
+  std::vector<std::pair<Bytes, Bytes>> items_;
+};
+
+/// The environment of every test transition: the clock at kTestNow, and
+/// `psks` (nullptr: only the group's own resumption PSKs).
+[[nodiscard]] GroupEnv test_env(const PskLookup* psks = nullptr);
 
 /// The GroupContext extensions of a Hearth room whose facilitators are `names`.
 [[nodiscard]] std::vector<Extension> room_extensions(std::vector<Bytes> names);
@@ -83,7 +95,7 @@ struct Identity {
 /// Joins from a Welcome MlsMessage (InvalidWelcome for another wire format).
 [[nodiscard]] MlsResult<GroupState> join_room(const MlsMessage& welcome, const KeyPackageBundle& own,
                                               const Identity& id, const std::optional<RatchetTree>& tree = std::nullopt,
-                                              RolePolicy policy = RolePolicy::Hearth);
+                                              RolePolicy policy = RolePolicy::Hearth, const PskLookup* psks = nullptr);
 
 /// "ok" or the error's text, for readable assertions:
 ///   CHECK(outcome(r) == to_string(Error::PolicyViolation));

@@ -51,6 +51,7 @@ struct Client {
   Identity identity;
   std::optional<GroupState> state;
   std::size_t cursor = 0;  // next DeliveryService log entry to handle
+  std::uint64_t joined_epoch = 0;
 };
 
 struct RemovedClient {
@@ -94,7 +95,7 @@ class Room {
 
     std::vector<KeyPackage> kps;
     for (std::size_t i = 1; i < kInitialMembers; ++i) kps.push_back(invite().bundle.key_package);
-    auto pc = clients_[0].state->add(kps, rng_, test_env());
+    auto pc = clients_[0].state->add(kps, rng_, env());
     deliver_commit(clients_[0], std::move(pc), false);
     check_all();
   }
@@ -112,6 +113,8 @@ class Room {
     choices.push_back({1, &Room::forbidden_step});
     choices.push_back({1, &Room::race_step});
     choices.push_back({2, &Room::delayed_message_step});
+    choices.push_back({1, &Room::psk_step});
+    if (n > kMinMembers && n < kMaxMembers) choices.push_back({2, &Room::mixed_step});
     int total = 0;
     for (const auto& c : choices) total += c.first;
     int pick = static_cast<int>(rng_.below(static_cast<std::size_t>(total)));
@@ -243,19 +246,19 @@ class Room {
     if (!tree_in_welcome) ++counts_["add-tree-out-of-band"];
     if (by_proposal) {
       for (const auto& kp : kps) {
-        propose(f, f.state->propose_add(kp, test_env()));
+        propose(f, f.state->propose_add(kp, env()));
       }
       Client& c = clients_[rng_.below(clients_.size())];
       action_ += ", committed by " + name(c);
       CommitOptions options;
       options.ratchet_tree_in_welcome = tree_in_welcome;
-      deliver_commit(c, c.state->commit(options, rng_, test_env()), !tree_in_welcome);
+      deliver_commit(c, c.state->commit(options, rng_, env()), !tree_in_welcome);
       return;
     }
     CommitOptions options;
     for (const auto& kp : kps) options.proposals.push_back(Proposal{Add{kp}});
     options.ratchet_tree_in_welcome = tree_in_welcome;
-    deliver_commit(f, f.state->commit(options, rng_, test_env()), !tree_in_welcome);
+    deliver_commit(f, f.state->commit(options, rng_, env()), !tree_in_welcome);
   }
 
   void remove_step() {
@@ -264,7 +267,7 @@ class Room {
     action_ = "remove " + name(victim) + " by " + name(f);
     INFO(action_);
     const LeafIndex leaf = victim.state->own_leaf();
-    deliver_commit(f, f.state->remove({leaf}, rng_, test_env()), false);
+    deliver_commit(f, f.state->remove({leaf}, rng_, env()), false);
   }
 
   void leave_step() {
@@ -279,14 +282,14 @@ class Room {
     propose(leaver, leaver.state->propose_remove(leaver.state->own_leaf()));
     Client& c = pick_other(leaver);
     action_ += ", committed by " + name(c);
-    deliver_commit(c, c.state->commit(CommitOptions{}, rng_, test_env()), false);
+    deliver_commit(c, c.state->commit(CommitOptions{}, rng_, env()), false);
   }
 
   void self_update_step() {
     Client& c = clients_[rng_.below(clients_.size())];
     action_ = "self-update of " + name(c);
     INFO(action_);
-    deliver_commit(c, c.state->update(rng_, test_env()), false);
+    deliver_commit(c, c.state->update(rng_, env()), false);
   }
 
   void update_proposals_step() {
@@ -314,7 +317,7 @@ class Room {
         if (update != nullptr && info.sender == p->state->own_leaf()) proposed.emplace_back(id, update->leaf_node);
       }
     }
-    deliver_commit(committer, committer.state->commit(CommitOptions{}, rng_, test_env()), false);
+    deliver_commit(committer, committer.state->commit(CommitOptions{}, rng_, env()), false);
     REQUIRE(proposed.size() == proposers.size());
     for (const auto& [id, leaf] : proposed) {
       const Client* p = find(id);
@@ -357,7 +360,7 @@ class Room {
     extensions.push_back(roles_extension(std::move(roles)));
     CommitOptions options;
     options.proposals.push_back(Proposal{GroupContextExtensions{std::move(extensions)}});
-    deliver_commit(f, f.state->commit(options, rng_, test_env()), false);
+    deliver_commit(f, f.state->commit(options, rng_, env()), false);
     const bool now = is_facilitator_client(target);
     CHECK(now == promote);
   }
@@ -380,17 +383,17 @@ class Room {
     const std::uint64_t epoch_before = c.state->epoch();
     Identity stranger = make_identity("stranger", rng_);
     const auto kp = make_key_package(stranger, rng_);
-    auto add = c.state->add({kp.key_package}, rng_, test_env());
+    auto add = c.state->add({kp.key_package}, rng_, env());
     CHECK(outcome(add) == to_string(Error::PolicyViolation));
-    auto remove = c.state->remove({other.state->own_leaf()}, rng_, test_env());
+    auto remove = c.state->remove({other.state->own_leaf()}, rng_, env());
     CHECK(outcome(remove) == to_string(Error::PolicyViolation));
     Roles roles = c.state->roles();
     roles.facilitators.push_back(c.identity.name);
     CommitOptions options;
     options.proposals.push_back(Proposal{GroupContextExtensions{{roles_extension(std::move(roles))}}});
-    auto promote = c.state->commit(options, rng_, test_env());
+    auto promote = c.state->commit(options, rng_, env());
     CHECK(outcome(promote) == to_string(Error::PolicyViolation));
-    auto proposed_add = c.state->propose_add(kp.key_package, test_env());
+    auto proposed_add = c.state->propose_add(kp.key_package, env());
     CHECK(outcome(proposed_add) == to_string(Error::PolicyViolation));
     auto proposed_remove = c.state->propose_remove(other.state->own_leaf());
     CHECK(outcome(proposed_remove) == to_string(Error::PolicyViolation));
@@ -404,15 +407,95 @@ class Room {
     Client& b = pick_other(a);
     action_ = "race of " + name(a) + " and " + name(b);
     INFO(action_);
-    auto pb = b.state->update(rng_, test_env());
+    auto pb = b.state->update(rng_, env());
     INFO("loser's commit: " << outcome(pb));
     REQUIRE(pb.has_value());
-    deliver_commit(a, a.state->update(rng_, test_env()), false);
+    deliver_commit(a, a.state->update(rng_, env()), false);
     auto lost = ds_->submit(pb->commit, b.id);
     CHECK(outcome(lost) == to_string(Error::WrongEpoch));
     // The winner's state refuses the stale commit too.
-    auto stale = a.state->handle(pb->commit, test_env());
+    auto stale = a.state->handle(pb->commit, env());
     CHECK_FALSE(stale.has_value());
+  }
+
+  /// A commit injecting a PSK: an external one every member knows, or the
+  /// group's own resumption PSK of an epoch every member saw; with an Add
+  /// (external PSKs only: the joiner knows them too) now and then.
+  void psk_step() {
+    Client& c = clients_[rng_.below(clients_.size())];
+    PreSharedKeyId id;
+    id.psk_nonce = Bytes(kHashSize);
+    rng_.fill(id.psk_nonce);
+    std::uint64_t oldest = 0;
+    for (const auto& m : clients_) oldest = std::max(oldest, m.joined_epoch);
+    const std::uint64_t now = c.state->epoch();
+    oldest = std::max(oldest, now > kMaxPastEpochs ? now - kMaxPastEpochs : 0);
+    const bool resumption = rng_.chance(40);
+    CommitOptions options;
+    if (resumption) {
+      id.psk_type = PskType::Resumption;
+      id.usage = ResumptionPskUsage::Application;
+      id.psk_group_id = Bytes(c.state->group_id().begin(), c.state->group_id().end());
+      id.psk_epoch = oldest + rng_.below(static_cast<std::size_t>(now - oldest + 1));
+      action_ = "psk (resumption of epoch " + std::to_string(id.psk_epoch) + ") by " + name(c);
+    } else {
+      id.psk_type = PskType::External;
+      id.psk_id = to_bytes("psk " + std::to_string(psk_count_++));
+      Bytes secret(kHashSize);
+      rng_.fill(secret);
+      psks_.add(id.psk_id, std::move(secret));
+      action_ = "psk (external) by " + name(c);
+    }
+    options.proposals.push_back(Proposal{PreSharedKey{id}});
+    bool with_add = false;
+    if (!resumption && clients_.size() < kMaxMembers && is_facilitator_client(c) && rng_.chance(50)) {
+      options.proposals.push_back(Proposal{Add{invite().bundle.key_package}});
+      with_add = true;
+      action_ += " with an Add";
+    }
+    INFO(action_);
+    deliver_commit(c, c.state->commit(options, rng_, env()), false);
+    if (with_add) ++counts_["psk-with-add"];
+  }
+
+  /// One commit of several members' proposals: a facilitator's Add, a
+  /// member's leave, another's Update, committed by a fourth member.
+  void mixed_step() {
+    Client& f = *pick_facilitator();
+    const int f_id = f.id;
+    Client& leaver = pick_other(f);
+    const int leaver_id = leaver.id;
+    Client* updater = nullptr;
+    while (updater == nullptr || updater->id == leaver_id) updater = &clients_[rng_.below(clients_.size())];
+    const int updater_id = updater->id;
+    Client* committer = nullptr;
+    while (committer == nullptr || committer->id == leaver_id || committer->id == updater_id) {
+      committer = &clients_[rng_.below(clients_.size())];
+    }
+    const int committer_id = committer->id;
+    action_ = "mixed (add by " + name(f) + ", leave of " + name(leaver) + ", update of " + name(*updater) +
+              ", committed by " + name(*committer) + ")";
+    INFO(action_);
+    const Digest joiner = invite().bundle.ref;
+    propose(*find(f_id), find(f_id)->state->propose_add(invited_.back().bundle.key_package, env()));
+    propose(*find(leaver_id), find(leaver_id)->state->propose_remove(find(leaver_id)->state->own_leaf()));
+    propose(*find(updater_id), find(updater_id)->state->propose_update(rng_));
+    Bytes proposed_key;
+    for (const auto& info : find(updater_id)->state->public_group().proposals().all()) {
+      const auto* update = std::get_if<Update>(&info.proposal.body);
+      if (update != nullptr && info.sender == find(updater_id)->state->own_leaf()) {
+        proposed_key = update->leaf_node.encryption_key;
+      }
+    }
+    Client& c = *find(committer_id);
+    deliver_commit(c, c.state->commit(CommitOptions{}, rng_, env()), false);
+    CHECK(find(leaver_id) == nullptr);
+    const Client* u = find(updater_id);
+    REQUIRE(u != nullptr);
+    CHECK(u->state->tree().leaf(u->state->own_leaf())->encryption_key == proposed_key);
+    const bool joined = std::none_of(invited_.begin(), invited_.end(),
+                                     [&](const Invited& i) { return i.bundle.ref == joiner; });
+    CHECK(joined);
   }
 
   void delayed_message_step() {
@@ -564,7 +647,7 @@ class Room {
       REQUIRE(welcome.has_value());
       std::optional<RatchetTree> tree;
       if (tree_out_of_band) tree = ds_->view().tree().to_wire();
-      auto joined = join_room(*welcome, inv->bundle, inv->identity, tree);
+      auto joined = join_room(*welcome, inv->bundle, inv->identity, tree, RolePolicy::Hearth, &psks_);
       INFO("join of " << to_string_bytes(inv->identity.name) << ": " << outcome(joined));
       REQUIRE(joined.has_value());
       CHECK(joined->own_leaf() == added.leaf);
@@ -574,6 +657,7 @@ class Room {
       c.identity = std::move(inv->identity);
       c.state = std::move(*joined);
       c.cursor = ds_->log().size();
+      c.joined_epoch = c.state->epoch();
       invited_.erase(inv);
       clients_.push_back(std::move(c));
     }
@@ -589,7 +673,7 @@ class Room {
       for (; it->cursor < log.size(); ++it->cursor) {
         const Delivered& d = log[it->cursor];
         if (d.origin == it->id) continue;
-        auto t = it->state->handle(d.message, test_env());
+        auto t = it->state->handle(d.message, env());
         INFO(name(*it) << " handles log entry " << it->cursor << ": " << outcome(t));
         REQUIRE(t.has_value());
         const bool self_removed = count_events<SelfRemoved>(t->events) > 0;
@@ -624,7 +708,7 @@ class Room {
     }
     for (auto& gone : removed_) {
       for (; gone.cursor < log.size(); ++gone.cursor) {
-        auto t = gone.state.handle(log[gone.cursor].message, test_env());
+        auto t = gone.state.handle(log[gone.cursor].message, env());
         INFO("removed client " << gone.id << " handled log entry " << gone.cursor);
         CHECK_FALSE(t.has_value());
       }
@@ -640,8 +724,12 @@ class Room {
   std::vector<Delayed> delayed_;
   int next_id_ = 0;
   std::uint64_t messages_ = 0;
+  [[nodiscard]] GroupEnv env() const { return test_env(&psks_); }
+
+  TestPsks psks_;
   std::string action_ = "start";
   std::map<std::string, int> counts_;
+  int psk_count_ = 0;
   int removed_refusals_ = 0;
 };
 
@@ -664,7 +752,7 @@ TEST_CASE("group random: 200 seeded steps, everyone reads everyone, relay agrees
   CHECK(room.epoch() >= static_cast<std::uint64_t>(kSteps) / 2);
   // Every kind of step ran, and removed members were tried.
   for (const char* kind : {"add", "remove", "leave", "self-update", "update", "promote", "demote", "forbidden", "race",
-                           "delayed", "add-proposed", "add-tree-out-of-band", "delayed-expired", "delayed-opened"}) {
+                           "delayed", "psk", "psk-with-add", "mixed", "add-proposed", "add-tree-out-of-band", "delayed-expired", "delayed-opened"}) {
     const auto it = room.counts().find(kind);
     const int times = it == room.counts().end() ? 0 : it->second;
     INFO("step kind " << kind << " ran " << times << " times");
