@@ -422,7 +422,9 @@ class Room {
   /// group's own resumption PSK of an epoch every member saw; with an Add
   /// (external PSKs only: the joiner knows them too) now and then.
   void psk_step() {
-    Client& c = clients_[rng_.below(clients_.size())];
+    const bool resumption = rng_.chance(40);
+    const bool with_add = !resumption && clients_.size() < kMaxMembers && rng_.chance(40);
+    Client& c = with_add ? *pick_facilitator() : clients_[rng_.below(clients_.size())];
     PreSharedKeyId id;
     id.psk_nonce = Bytes(kHashSize);
     rng_.fill(id.psk_nonce);
@@ -430,7 +432,6 @@ class Room {
     for (const auto& m : clients_) oldest = std::max(oldest, m.joined_epoch);
     const std::uint64_t now = c.state->epoch();
     oldest = std::max(oldest, now > kMaxPastEpochs ? now - kMaxPastEpochs : 0);
-    const bool resumption = rng_.chance(40);
     CommitOptions options;
     if (resumption) {
       id.psk_type = PskType::Resumption;
@@ -447,10 +448,8 @@ class Room {
       action_ = "psk (external) by " + name(c);
     }
     options.proposals.push_back(Proposal{PreSharedKey{id}});
-    bool with_add = false;
-    if (!resumption && clients_.size() < kMaxMembers && is_facilitator_client(c) && rng_.chance(50)) {
+    if (with_add) {
       options.proposals.push_back(Proposal{Add{invite().bundle.key_package}});
-      with_add = true;
       action_ += " with an Add";
     }
     INFO(action_);
