@@ -749,9 +749,17 @@ TEST_CASE("group random: 200 seeded steps, everyone reads everyone, relay agrees
     REQUIRE(room.size() <= kMaxMembers);
   }
   CHECK(room.epoch() >= static_cast<std::uint64_t>(kSteps) / 2);
-  // Every kind of step ran, and removed members were tried.
-  for (const char* kind : {"add", "remove", "leave", "self-update", "update", "promote", "demote", "forbidden", "race",
-                           "delayed", "psk", "psk-with-add", "mixed", "add-proposed", "add-tree-out-of-band", "delayed-expired", "delayed-opened"}) {
+  // Every kind of step ran (the rarer variants: with the default seed), and
+  // removed members were tried.
+  std::vector<const char*> kinds = {"add",   "remove", "leave", "self-update", "update", "promote",
+                                    "forbidden", "race", "delayed", "psk", "mixed"};
+  if (seed == kDefaultSeed) {
+    for (const char* k : {"demote", "psk-with-add", "add-proposed", "add-tree-out-of-band", "delayed-expired",
+                          "delayed-opened"}) {
+      kinds.push_back(k);
+    }
+  }
+  for (const char* kind : kinds) {
     const auto it = room.counts().find(kind);
     const int times = it == room.counts().end() ? 0 : it->second;
     INFO("step kind " << kind << " ran " << times << " times");
