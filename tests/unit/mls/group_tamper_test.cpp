@@ -156,13 +156,13 @@ class TamperRoom {
   /// `member_error` and stays as it was; the relay refuses it with
   /// `relay_error` (when given) and its view compares equal to before.
   void expect_refused(const MlsMessage& m, LeafIndex sender_leaf, Error member_error,
-                      std::optional<Error> relay_error) {
+                      std::optional<Error> relay_error, const GroupEnv& env = test_env()) {
     const MlsMessage wire = over_the_wire(m);
     for (Party* p : members()) {
       if (p->state->own_leaf() == sender_leaf) continue;
       INFO("member " << p->name);
       const Snapshot before = snapshot(*p->state);
-      auto r = p->state->handle(wire, test_env());
+      auto r = p->state->handle(wire, env);
       CHECK(outcome(r) == to_string(member_error));
       CHECK(snapshot(*p->state) == before);
     }
@@ -772,4 +772,42 @@ TEST_CASE("group tamper: encrypted commits garbled", "[mls][group_tamper]") {
     CHECK(Bytes(t->next.epoch_authenticator().begin(), t->next.epoch_authenticator().end()) ==
           Bytes(pc->next.epoch_authenticator().begin(), pc->next.epoch_authenticator().end()));
   }
+}
+
+TEST_CASE("group tamper: a PSK the receiver lacks or holds with another value", "[mls][group_tamper]") {
+  TamperRoom room;
+  Party& c = room.c();
+  const LeafIndex c_leaf = c.state->own_leaf();
+  TestPsks committer_psks;
+  committer_psks.add(to_bytes("shared psk"), Bytes(32, 0x5a));
+  PreSharedKeyId id;
+  id.psk_type = PskType::External;
+  id.psk_id = to_bytes("shared psk");
+  id.psk_nonce = Bytes(kHashSize, 0x11);
+  CommitOptions options;
+  options.proposals.push_back(Proposal{PreSharedKey{id}});
+  // The committer itself needs the PSK.
+  CHECK(outcome(c.state->commit(options, room.rng(), test_env())) == to_string(Error::UnknownPsk));
+  auto pc = c.state->commit(options, room.rng(), test_env(&committer_psks));
+  INFO("PSK commit: " << outcome(pc));
+  REQUIRE(pc.has_value());
+  // Receivers without it: UnknownPsk. With another value: the key schedule
+  // differs, so the confirmation tag does not verify. The relay cannot tell.
+  room.expect_refused(pc->commit, c_leaf, Error::UnknownPsk, std::nullopt);
+  TestPsks wrong;
+  wrong.add(to_bytes("shared psk"), Bytes(32, 0x5b));
+  room.expect_refused(pc->commit, c_leaf, Error::InvalidConfirmationTag, std::nullopt, test_env(&wrong));
+  // With the right value everyone follows, and agrees.
+  auto relayed = room.ds().submit(pc->commit, 0);
+  REQUIRE(relayed.has_value());
+  for (Party* p : room.members()) {
+    if (p == &c) continue;
+    auto t = p->state->handle(pc->commit, test_env(&committer_psks));
+    INFO(p->name << ": " << outcome(t));
+    REQUIRE(t.has_value());
+    p->state = std::move(t->next);
+  }
+  c.state = std::move(pc->next);
+  room.require_agreement();
+  room.next_commit_works(room.d());
 }
