@@ -609,6 +609,11 @@ class Room {
     p.state = std::move(t->next);
     p.cursor = ds_->log().size();
     sync();
+    // Members and the relay hold the same proposals.
+    for (const auto& c : clients_) {
+      INFO("proposal cache of " << name(c));
+      CHECK(c.state->public_group().proposals() == ds_->view().proposals());
+    }
   }
 
   /// Sends a commit: the relay checks and orders it, the committer adopts
@@ -682,6 +687,8 @@ class Room {
         }
         if (self_removed) {
           CHECK(t->next.is_removed());
+          auto after = t->next.protect(to_bytes("after removal"), {}, rng_);
+          CHECK(outcome(after) == to_string(Error::Removed));
           removed_.push_back(RemovedClient{it->id, std::move(t->next), it->cursor + 1});
           removed = true;
           break;

@@ -571,6 +571,21 @@ TEST_CASE("group tamper: forged and misdirected Welcomes", "[mls][group_tamper]"
     auto joined = join_room(*pc->welcome, wrong_key, e);
     CHECK_FALSE(joined.has_value());
   }
+  // The tree out of band: none at all (the Welcome has none either), or a
+  // stale one (before the commit).
+  {
+    CommitOptions no_tree;
+    no_tree.proposals.push_back(Proposal{Add{kf.key_package}});
+    no_tree.ratchet_tree_in_welcome = false;
+    auto bare = a.state->commit(no_tree, room.rng(), test_env());
+    REQUIRE(bare.has_value());
+    REQUIRE(bare->welcome.has_value());
+    CHECK(outcome(join_room(*bare->welcome, kf, f)) == to_string(Error::InvalidWelcome));
+    const RatchetTree stale = a.state->tree().to_wire();
+    CHECK(outcome(join_room(*bare->welcome, kf, f, stale)) == to_string(Error::TreeHashMismatch));
+    const RatchetTree fresh = bare->next.tree().to_wire();
+    CHECK(outcome(join_room(*bare->welcome, kf, f, fresh)) == "ok");
+  }
   // The relay refuses a GroupInfo with a forged signature too.
   {
     GroupInfo info = a.state->group_info(true);
@@ -810,4 +825,24 @@ TEST_CASE("group tamper: a PSK the receiver lacks or holds with another value", 
   c.state = std::move(pc->next);
   room.require_agreement();
   room.next_commit_works(room.d());
+}
+
+TEST_CASE("group tamper: an Add of a KeyPackage expired by the receiver's clock", "[mls][group_tamper]") {
+  TamperRoom room;
+  Party& a = room.a();
+  const Identity e = make_identity("E", room.rng());
+  const auto ke = make_key_package(e, room.rng());
+  auto pc = a.state->add({ke.key_package}, room.rng(), test_env());
+  REQUIRE(pc.has_value());
+  // Receivers whose clock is past the package's not_after refuse the commit.
+  GroupEnv later = test_env();
+  later.now_s = kTestNow + kDefaultKeyPackageLifetimeSeconds + 7 * 24 * 3600;
+  room.expect_refused(pc->commit, a.state->own_leaf(), Error::LifetimeExpired, std::nullopt, later);
+  // The committer refuses to add it with that clock, and a package not yet valid.
+  CHECK(outcome(a.state->add({ke.key_package}, room.rng(), later)) == to_string(Error::LifetimeExpired));
+  GroupEnv earlier = test_env();
+  earlier.now_s = kTestNow - 3 * 24 * 3600;
+  CHECK(outcome(a.state->add({ke.key_package}, room.rng(), earlier)) == to_string(Error::LifetimeExpired));
+  room.deliver(a, pc->commit, std::move(pc->next));
+  room.next_commit_works(room.c());
 }
