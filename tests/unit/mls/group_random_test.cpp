@@ -142,7 +142,10 @@ class Room {
   void check_all() {
     INFO("after " << action_);
     for (auto& sender : clients_) {
-      const Bytes data = to_bytes("msg " + std::to_string(messages_++) + " from " + to_string_bytes(sender.identity.name));
+      Bytes data = to_bytes("msg " + std::to_string(messages_++) + " from " + to_string_bytes(sender.identity.name));
+      // Now and then an empty or a long message (several padding blocks).
+      if (rng_.chance(5)) data.clear();
+      if (rng_.chance(5)) data.resize(data.size() + 1 + rng_.below(3000), 0x5a);
       auto m = sender.state->protect(data, to_bytes("ad"), rng_);
       INFO("protect by " << to_string_bytes(sender.identity.name) << ": " << outcome(m));
       REQUIRE(m.has_value());
