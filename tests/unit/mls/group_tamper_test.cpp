@@ -846,3 +846,40 @@ TEST_CASE("group tamper: an Add of a KeyPackage expired by the receiver's clock"
   room.deliver(a, pc->commit, std::move(pc->next));
   room.next_commit_works(room.c());
 }
+
+TEST_CASE("group tamper: what only members can check (the relay accepts, members refuse)", "[mls][group_tamper]") {
+  // A member can send a commit whose secret parts are wrong: the relay,
+  // holding no secret, orders it as the epoch's commit, and every other
+  // member refuses it. Documented here so the consequence (members stuck
+  // behind the relay's epoch until the room recovers) stays visible.
+  TamperRoom room;
+  auto pc = c_update(room);
+  const LeafIndex c_leaf = room.c().state->own_leaf();
+  const auto relay_accepts = [&](const MlsMessage& m) {
+    PublicGroup view = room.ds().view();
+    auto r = view.handle(public_message(m), kTestNow);
+    INFO("relay: " << outcome(r));
+    CHECK(r.has_value());
+  };
+  {
+    // Garbled HPKE ciphertexts of the path secrets.
+    PublicMessage pm = public_message(pc.commit);
+    auto& commit = std::get<Commit>(pm.content.content);
+    for (auto& node : commit.path->nodes) {
+      for (auto& ct : node.encrypted_path_secret) flip(ct.ciphertext, 0);
+    }
+    const MlsMessage m = room.resign(pm, room.c().id);
+    relay_accepts(m);
+    room.expect_refused(m, c_leaf, Error::DecryptFailed, std::nullopt);
+  }
+  {
+    // A wrong confirmation tag.
+    PublicMessage pm = public_message(pc.commit);
+    flip(*pm.auth.confirmation_tag, 0);
+    const MlsMessage m = room.retag(pm);
+    relay_accepts(m);
+    room.expect_refused(m, c_leaf, Error::InvalidConfirmationTag, std::nullopt);
+  }
+  room.deliver(room.c(), pc.commit, std::move(pc.next));
+  room.next_commit_works(room.b());
+}
