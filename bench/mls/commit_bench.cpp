@@ -134,7 +134,7 @@ int run_commit_bench(int argc, char** argv) {
   const Person f = person(0);
   const Person r = person(1);
   auto state_f = take(mls::GroupState::create(to_bytes("bench room"), key_package(f, rng), copy_key(f.key),
-                                              {mls::roles_extension(mls::Roles{{f.name}})}, mls::RolePolicy::Hearth),
+                                              {mls::roles_extension(mls::Roles{{f.name}})}, mls::RolePolicy::Hearth, rng),
                       "create");
   std::optional<mls::GroupState> state_r;
   std::vector<Row> rows;

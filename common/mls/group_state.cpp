@@ -14,6 +14,7 @@
 namespace hearth::mls {
 
 using state_detail::Data;
+using state_detail::PastView;
 
 namespace {
 
@@ -103,31 +104,49 @@ bool own_commit_echo(const Data& d, const MlsMessage& message) {
 MlsResult<ApplicationMessage> open_application(Data& d, const PrivateMessage& pm) {
   if (pm.content_type != ContentType::Application) return fail(Error::WrongWireFormat);
   if (!same_bytes(pm.group_id, d.context().group_id)) return fail(Error::WrongGroup);
-  const PublicGroup* group = nullptr;
+  // The current epoch reads the live group; a past one its slim view.
+  const GroupContext* context = nullptr;
+  std::shared_ptr<const PastView> past_view;
   SecretTree* tree = nullptr;
   BytesView sender_data_secret;
   if (pm.epoch == d.context().epoch) {
-    group = d.group.get();
+    context = &d.context();
     tree = &*d.secret_tree;
     sender_data_secret = d.secrets.sender_data_secret.view();
   } else {
     for (auto& past : d.past) {
-      if (past.group->epoch() != pm.epoch) continue;
-      group = past.group.get();
+      if (past.view->epoch() != pm.epoch) continue;
+      past_view = past.view;
+      context = &past.view->context;
       tree = &past.secret_tree;
       sender_data_secret = past.sender_data_secret.view();
       break;
     }
   }
-  if (group == nullptr) return fail(Error::WrongEpoch);
-  auto ac = unprotect_private(pm, *tree, sender_data_secret, group->context(), lookup_in(*group));
+  if (context == nullptr) return fail(Error::WrongEpoch);
+  // One lookup for both the signature check and the event's credential.
+  const auto member = [&](const Sender& s) -> std::optional<Member> {
+    if (s.sender_type != SenderType::Member) return std::nullopt;
+    if (past_view) {
+      const Member* m = past_view->member(LeafIndex{s.index});
+      return m != nullptr ? std::optional<Member>(*m) : std::nullopt;
+    }
+    const LeafNode* leaf = d.group->tree().leaf(LeafIndex{s.index});
+    if (leaf == nullptr) return std::nullopt;
+    return Member{LeafIndex{s.index}, leaf->credential, leaf->signature_key};
+  };
+  const SignerKeyLookup signer = [&](const Sender& s) -> MlsResult<Bytes> {
+    auto m = member(s);
+    if (!m) return fail(Error::SenderOutOfRange);
+    return std::move(m->signature_key);
+  };
+  auto ac = unprotect_private(pm, *tree, sender_data_secret, *context, signer);
   if (!ac) return fail(ac.error());
-  const LeafIndex sender{ac->content.sender.index};
-  const LeafNode* leaf = group->tree().leaf(sender);
-  if (leaf == nullptr) return fail(Error::SenderOutOfRange);  // the signature check already needed it
+  auto sender = member(ac->content.sender);
+  if (!sender) return fail(Error::SenderOutOfRange);  // the signature check already needed it
   ApplicationMessage out;
-  out.sender = sender;
-  out.credential = leaf->credential;
+  out.sender = sender->leaf;
+  out.credential = std::move(sender->credential);
   out.epoch = pm.epoch;
   out.data = std::move(std::get<ApplicationData>(ac->content.content).data);
   out.authenticated_data = std::move(ac->content.authenticated_data);
@@ -192,7 +211,7 @@ GroupState& GroupState::operator=(GroupState&&) noexcept = default;
 GroupState::~GroupState() = default;
 
 MlsResult<GroupState> GroupState::create(Bytes group_id, const KeyPackageBundle& own, crypto::SigningKey signing_key,
-                                         std::vector<Extension> extensions, RolePolicy policy) {
+                                         std::vector<Extension> extensions, RolePolicy policy, Rng& rng) {
   const LeafNode& leaf = own.key_package.leaf_node;
   if (!same_bytes(signing_key.public_key, leaf.signature_key)) return fail(Error::InvalidLeafNode);
   if (!same_bytes(own.encryption_key.public_key, leaf.encryption_key)) return fail(Error::InvalidLeafNode);
@@ -203,12 +222,11 @@ MlsResult<GroupState> GroupState::create(Bytes group_id, const KeyPackageBundle&
 
   auto created = PublicGroup::create(group_id, PublicTree::with_first_leaf(leaf), extensions, policy);
   if (!created) return fail(created.error());
-  // §11: a fresh epoch secret. It is derived from the bundle's init private
-  // key (random, and unused otherwise: nobody sends a Welcome to the
-  // creator's own package), bound to the group id.
-  auto joiner = expand_with_label(own.init_key.secret.view(), "hearth group creation", group_id, kHashSize);
-  if (!joiner) return fail(joiner.error());
-  EpochSecrets secrets = derive_epoch_secrets_from_joiner(joiner->view(), zero_secret(), encode(created->context()));
+  // §11: a fresh random epoch secret. The key schedule is entered at the
+  // joiner secret so epoch 0 derives exactly as every later one does.
+  crypto::SecretBytes joiner(kHashSize);
+  rng.fill(joiner.mut());
+  EpochSecrets secrets = derive_epoch_secrets_from_joiner(joiner.view(), zero_secret(), encode(created->context()));
   const Digest tag = confirmation_tag(secrets.confirmation_key.view(), {});
 
   // The interim transcript hash of epoch 0 is H("" || confirmation_tag), as a
@@ -321,7 +339,7 @@ std::optional<crypto::SecretBytes> GroupState::resumption_psk(std::uint64_t epoc
     return d.secrets.resumption_psk.clone();
   }
   for (const auto& past : d.past) {
-    if (past.group->epoch() == epoch_number) return past.resumption_psk.clone();
+    if (past.view->epoch() == epoch_number) return past.resumption_psk.clone();
   }
   return std::nullopt;
 }
@@ -460,13 +478,15 @@ MlsResult<ApplicationMessage> GroupState::unprotect(const MlsMessage& message) {
 
 std::size_t GroupState::memory_estimate() const {
   const Data& d = impl_->d;
-  // The tree dominates; past epochs share theirs when nothing changed it.
-  std::size_t total = sizeof(Impl) + encode(d.group->tree().to_wire()).size();
-  const PublicGroup* last = d.group.get();
+  // The tree dominates: count its encoded size, the heap it takes is about
+  // twice that (vectors per leaf field, the hash cache). Past epochs keep a
+  // context, the members' keys and credentials, and their secret trees.
+  std::size_t total = sizeof(Impl) + 2 * encode(d.group->tree().to_wire()).size();
   for (const auto& past : d.past) {
-    total += sizeof(past) + 4 * kHashSize;
-    if (past.group.get() != last) total += encode(past.group->tree().to_wire()).size();
-    last = past.group.get();
+    total += sizeof(past) + encode(past.view->context).size() + 4 * kHashSize;
+    for (const Member& m : past.view->members) {
+      total += sizeof(Member) + m.signature_key.size() + m.credential.identity.size();
+    }
   }
   total += d.private_tree.size() * crypto::kX25519KeySize;
   return total;

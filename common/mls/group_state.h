@@ -4,7 +4,7 @@
 // a Welcome, propose, commit, handle handshake messages, protect and
 // unprotect application messages, the epoch authenticator and the exporter.
 //
-//   create(group_id, own key package, signing key, extensions)   epoch 0
+//   create(group_id, own key package, signing key, extensions, rng)   epoch 0
 //   commit(options, rng, env) -> PendingCommit{commit msg, welcome, next state}
 //       the caller sends the bundle and adopts `next` once the relay accepts it;
 //       its own commit coming back is not handled again (InvalidCommit)
@@ -128,12 +128,10 @@ class GroupState {
   /// `extensions` become the GroupContext extensions (Hearth passes the roles
   /// extension naming the creator). InvalidLeafNode when the leaf does not
   /// support them or `signing_key` is not the leaf's. The epoch-0 secret is
-  /// derived from the bundle's init private key, which a creator's own
-  /// KeyPackage never needs otherwise (no Welcome is sent to it): use a
-  /// fresh bundle for each group.
+  /// fresh from `rng` (§11).
   [[nodiscard]] static MlsResult<GroupState> create(Bytes group_id, const KeyPackageBundle& own,
                                                     crypto::SigningKey signing_key, std::vector<Extension> extensions,
-                                                    RolePolicy policy);
+                                                    RolePolicy policy, Rng& rng);
   /// Joins from a Welcome (§12.4.3.1) with the KeyPackage it was made for.
   /// `tree` is needed when the Welcome's GroupInfo has no ratchet_tree
   /// extension (InvalidWelcome when neither is there). Checks the GroupInfo

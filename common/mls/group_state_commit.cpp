@@ -32,8 +32,21 @@ EpochSecrets clone_secrets(const EpochSecrets& s) {
   return out;
 }
 
+std::shared_ptr<const PastView> PastView::of(const PublicGroup& group) {
+  auto view = std::make_shared<PastView>();
+  view->context = group.context();
+  view->members = group.members();
+  return view;
+}
+
+const Member* PastView::member(LeafIndex leaf) const noexcept {
+  const auto it = std::lower_bound(members.begin(), members.end(), leaf,
+                                   [](const Member& m, LeafIndex l) { return m.leaf < l; });
+  return it != members.end() && it->leaf == leaf ? &*it : nullptr;
+}
+
 PastEpoch PastEpoch::clone() const {
-  return PastEpoch{group, secret_tree.clone(), sender_data_secret.clone(), resumption_psk.clone()};
+  return PastEpoch{view, secret_tree.clone(), sender_data_secret.clone(), resumption_psk.clone()};
 }
 
 Data Data::clone() const {
@@ -67,7 +80,7 @@ MlsResult<crypto::SecretBytes> resolve_psk_secret(const Data& d, std::span<const
         psk = d.secrets.resumption_psk.clone();
       } else if (ours) {
         for (const auto& past : d.past) {
-          if (past.group->epoch() == id.psk_epoch) psk = past.resumption_psk.clone();
+          if (past.view->epoch() == id.psk_epoch) psk = past.resumption_psk.clone();
         }
       }
       if (!psk && env.psks != nullptr) psk = env.psks->resumption(id.psk_group_id, id.psk_epoch);
@@ -93,7 +106,7 @@ std::vector<GroupEvent> commit_events(const PublicGroup& before, const PublicCom
 
 MlsResult<void> adopt_commit(Data& d, PublicCommit commit, PrivateTree private_tree, EpochSecrets secrets,
                              Bytes confirmation_tag_value) {
-  d.past.push_front(PastEpoch{d.group, std::move(*d.secret_tree), std::move(d.secrets.sender_data_secret),
+  d.past.push_front(PastEpoch{PastView::of(*d.group), std::move(*d.secret_tree), std::move(d.secrets.sender_data_secret),
                               std::move(d.secrets.resumption_psk)});
   d.secret_tree.reset();
   while (d.past.size() > kMaxPastEpochs) d.past.pop_back();

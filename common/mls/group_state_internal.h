@@ -13,10 +13,21 @@
 
 namespace hearth::mls::state_detail {
 
+/// The public part of an ended epoch that its late messages need: the
+/// context their signatures cover and each member's signature key and
+/// credential. Not the tree: at 200 members a tree is ~300 KB, this ~30 KB.
+struct PastView {
+  GroupContext context;
+  std::vector<Member> members;  // sorted by leaf
+  [[nodiscard]] static std::shared_ptr<const PastView> of(const PublicGroup& group);
+  [[nodiscard]] const Member* member(LeafIndex leaf) const noexcept;
+  [[nodiscard]] std::uint64_t epoch() const noexcept { return context.epoch; }
+};
+
 /// What is kept of an epoch after it ended: enough to open its late
 /// application messages, and its resumption PSK.
 struct PastEpoch {
-  std::shared_ptr<const PublicGroup> group;  // that epoch's context and tree
+  std::shared_ptr<const PastView> view;  // shared between clones
   SecretTree secret_tree;
   crypto::SecretBytes sender_data_secret;
   crypto::SecretBytes resumption_psk;

@@ -131,4 +131,29 @@ SenderDataKey sender_data_key(BytesView sender_data_secret, BytesView ciphertext
   return out;
 }
 
+// Deep copies, for group states whose transitions must leave the original
+// untouched.
+HashRatchet HashRatchet::clone() const {
+  HashRatchet out(secret_.clone());
+  out.next_generation_ = next_generation_;
+  for (const auto& [generation, key] : skipped_) {
+    RatchetKey copy;
+    copy.generation = key.generation;
+    copy.key = key.key.clone();
+    copy.nonce = key.nonce;
+    out.skipped_.emplace(generation, std::move(copy));
+  }
+  return out;
+}
+
+SecretTree SecretTree::clone() const {
+  SecretTree out(crypto::SecretBytes{}, n_leaves_);
+  out.nodes_.clear();
+  for (const auto& [node, secret] : nodes_) out.nodes_.emplace(node, secret.clone());
+  for (const auto& [leaf, pair] : ratchets_) {
+    out.ratchets_.emplace(leaf, std::make_pair(pair.first.clone(), pair.second.clone()));
+  }
+  return out;
+}
+
 }  // namespace hearth::mls

@@ -53,7 +53,7 @@ class HashRatchet {
   /// message failed to decrypt), so a forged message cannot burn keys.
   void restore(RatchetKey key);
 
-  /// A deep copy (a member state's clone(); defined in group_state_secrets.cpp).
+  /// A deep copy (a member state's clone()).
   [[nodiscard]] HashRatchet clone() const;
 
   [[nodiscard]] std::uint32_t next_generation() const noexcept { return next_generation_; }
@@ -82,7 +82,7 @@ class SecretTree {
   void restore(LeafIndex sender, RatchetType type, RatchetKey key);
 
   /// A deep copy, so a state transition can work on its own copy and leave
-  /// the original untouched (defined in group_state_secrets.cpp).
+  /// the original untouched.
   [[nodiscard]] SecretTree clone() const;
 
   [[nodiscard]] std::uint32_t n_leaves() const noexcept { return n_leaves_; }

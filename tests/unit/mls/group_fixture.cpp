@@ -10,30 +10,6 @@
 
 namespace hearth::mls::testing {
 
-void SeededRng::fill(std::span<std::uint8_t> out) {
-  std::size_t i = 0;
-  while (i < out.size()) {
-    std::uint64_t word = next();
-    for (int b = 0; b < 8 && i < out.size(); ++b, ++i) {
-      out[i] = static_cast<std::uint8_t>(word);
-      word >>= 8;
-    }
-  }
-}
-
-std::uint64_t SeededRng::next() noexcept {
-  state_ += 0x9e3779b97f4a7c15ULL;
-  std::uint64_t z = state_;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-std::size_t SeededRng::below(std::size_t n) noexcept {
-  // The modulo bias is irrelevant for the small n of the tests.
-  return static_cast<std::size_t>(next() % n);
-}
-
 crypto::SigningKey Identity::signing_key() const {
   const auto seed = crypto::ed25519_seed(key);
   auto copy = crypto::ed25519_from_seed(seed.view());
@@ -75,7 +51,7 @@ std::vector<Extension> room_extensions(std::vector<Bytes> names) {
 MlsResult<GroupState> create_room(const Identity& creator, BytesView group_id, Rng& rng, RolePolicy policy) {
   const auto own = make_key_package(creator, rng);
   return GroupState::create(Bytes(group_id.begin(), group_id.end()), own, creator.signing_key(),
-                            room_extensions({creator.name}), policy);
+                            room_extensions({creator.name}), policy, rng);
 }
 
 MlsResult<GroupState> join_room(const MlsMessage& welcome, const KeyPackageBundle& own, const Identity& id,

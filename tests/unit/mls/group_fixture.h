@@ -32,6 +32,7 @@
 #include "common/mls/public_group.h"
 #include "common/mls/roles.h"
 #include "common/types/rng.h"
+#include "tests/support/seeded_rng.h"
 
 namespace hearth::mls::testing {
 
@@ -39,21 +40,7 @@ namespace hearth::mls::testing {
 /// are valid from an hour before to kDefaultKeyPackageLifetimeSeconds after.
 inline constexpr std::uint64_t kTestNow = 1'800'000'000;
 
-/// splitmix64: deterministic, cheap, good enough to drive tests (not for keys
-/// outside tests).
-class SeededRng final : public Rng {
- public:
-  explicit SeededRng(std::uint64_t seed) noexcept : state_(seed) {}
-  void fill(std::span<std::uint8_t> out) override;
-  std::uint64_t next() noexcept;
-  /// Uniform in [0, n). Precondition: n > 0.
-  std::size_t below(std::size_t n) noexcept;
-  /// True with probability percent / 100.
-  bool chance(unsigned percent) noexcept { return below(100) < percent; }
-
- private:
-  std::uint64_t state_;
-};
+using test::SeededRng;  // tests/support/seeded_rng.h
 
 struct Identity {
   Bytes name;  // the Basic credential's identity

@@ -26,7 +26,7 @@ using namespace hearth::mls::testing;
 
 namespace {
 
-constexpr std::uint64_t kDefaultSeed = 0x4845415254480004;  // "HEARTH", issue 4
+constexpr std::uint64_t kDefaultSeed = 0x4845415254480005;  // "HEARTH"; one whose 200 steps run every kind
 constexpr int kSteps = 200;
 constexpr std::size_t kInitialMembers = 10;
 constexpr std::size_t kMinMembers = 5;

@@ -10,31 +10,15 @@
 #include "common/mls/leaf_node.h"
 #include "common/mls/roles.h"
 #include "common/mls/welcome.h"
+#include "tests/support/seeded_rng.h"
 
 using namespace hearth;
 using namespace hearth::mls;
+using hearth::test::SeededRng;
 
 namespace {
 
 constexpr std::uint64_t kNow = 1'800'000'000;
-
-// splitmix64, so a failure replays.
-class SeededRng final : public Rng {
- public:
-  explicit SeededRng(std::uint64_t seed) : state_(seed) {}
-  void fill(std::span<std::uint8_t> out) override {
-    for (auto& b : out) {
-      state_ += 0x9e3779b97f4a7c15ull;
-      std::uint64_t z = state_;
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-      b = static_cast<std::uint8_t>(z ^ (z >> 31));
-    }
-  }
-
- private:
-  std::uint64_t state_;
-};
 
 crypto::SigningKey copy_key(const crypto::SigningKey& k) { return crypto::SigningKey{k.secret.clone(), k.public_key}; }
 
@@ -64,7 +48,7 @@ struct Room {
     add_person("alice");
     auto bundle = key_package(0);
     auto created = GroupState::create(to_bytes("room-1"), bundle, copy_key(people[0].key),
-                                      {roles_extension(Roles{{to_bytes("alice")}})}, RolePolicy::Hearth);
+                                      {roles_extension(Roles{{to_bytes("alice")}})}, RolePolicy::Hearth, rng);
     REQUIRE(outcome(created) == "ok");
     states[0] = std::move(*created);
   }

@@ -67,7 +67,7 @@ class TamperRoom {
 
     const auto own = make_key_package(a_.id, rng_);
     auto created = GroupState::create(to_bytes("tamper room"), own, a_.id.signing_key(),
-                                      room_extensions({a_.id.name, b_.id.name}), RolePolicy::Hearth);
+                                      room_extensions({a_.id.name, b_.id.name}), RolePolicy::Hearth, rng_);
     INFO("create: " << outcome(created));
     REQUIRE(created.has_value());
     a_.state = std::move(*created);

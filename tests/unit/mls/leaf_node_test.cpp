@@ -2,29 +2,13 @@
 #include <catch2/catch.hpp>
 
 #include "common/mls/leaf_node.h"
+#include "tests/support/seeded_rng.h"
 
 using namespace hearth;
 using namespace hearth::mls;
+using hearth::test::SeededRng;
 
 namespace {
-
-// Deterministic randomness: SHA-256 of a counter.
-class CountingRng final : public Rng {
- public:
-  explicit CountingRng(std::uint8_t seed) : seed_(seed) {}
-  void fill(std::span<std::uint8_t> out) override {
-    for (std::size_t i = 0; i < out.size(); i += crypto::kSha256Size) {
-      const Bytes input{seed_, static_cast<std::uint8_t>(counter_ >> 8), static_cast<std::uint8_t>(counter_)};
-      ++counter_;
-      const auto block = crypto::sha256(input);
-      for (std::size_t k = 0; k < block.size() && i + k < out.size(); ++k) out[i + k] = block[k];
-    }
-  }
-
- private:
-  std::uint8_t seed_;
-  std::uint32_t counter_ = 0;
-};
 
 constexpr std::uint64_t kNow = 1'800'000'000;
 constexpr std::uint16_t kRolesExt = 0xff01;
@@ -39,7 +23,7 @@ KeyPackageOptions options() {
 }
 
 KeyPackageBundle bundle(std::uint8_t seed) {
-  CountingRng rng(seed);
+  SeededRng rng(seed);
   const auto key = signer(seed);
   return create_key_package(basic_credential(to_bytes("member")), key, options(), rng);
 }
@@ -145,7 +129,7 @@ TEST_CASE("leaf node: lifetime and the skip switch", "[mls][leaf_node]") {
 
   // The span is bounded, and must not be inverted.
   auto with_lifetime = [](Lifetime l) {
-    CountingRng rng(7);
+    SeededRng rng(7);
     auto o = options();
     o.lifetime = l;
     return create_key_package(basic_credential(to_bytes("m")), signer(7), o, rng).key_package;

@@ -3,29 +3,13 @@
 
 #include "common/mls/leaf_node.h"
 #include "common/mls/proposals.h"
+#include "tests/support/seeded_rng.h"
 
 using namespace hearth;
 using namespace hearth::mls;
+using hearth::test::SeededRng;
 
 namespace {
-
-// A seeded generator (splitmix64), so failures reproduce.
-class SeededRng final : public Rng {
- public:
-  explicit SeededRng(std::uint64_t seed) : state_(seed) {}
-  void fill(std::span<std::uint8_t> out) override {
-    for (auto& b : out) {
-      state_ += 0x9e3779b97f4a7c15ull;
-      std::uint64_t z = state_;
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-      b = static_cast<std::uint8_t>(z ^ (z >> 31));
-    }
-  }
-
- private:
-  std::uint64_t state_;
-};
 
 constexpr std::uint16_t kExtraExtension = 0xF001;
 constexpr std::uint64_t kNow = 1'800'000'000;  // the packages below are valid for four weeks around it

@@ -9,32 +9,15 @@
 
 #include "common/mls/public_tree.h"
 #include "tests/support/paths.h"
+#include "tests/support/seeded_rng.h"
 
 using namespace hearth;
 using namespace hearth::mls;
+using hearth::test::SeededRng;
 
 namespace {
 
 constexpr std::uint64_t kNow = 1'800'000'000;
-
-// Deterministic randomness: SHA-256 of a seed and a counter.
-class CountingRng final : public Rng {
- public:
-  explicit CountingRng(std::uint32_t seed) : seed_(seed) {}
-  void fill(std::span<std::uint8_t> out) override {
-    for (std::size_t i = 0; i < out.size(); i += crypto::kSha256Size) {
-      Bytes input;
-      put_u32(input, seed_);
-      put_u32(input, counter_++);
-      const auto block = crypto::sha256(input);
-      for (std::size_t k = 0; k < block.size() && i + k < out.size(); ++k) out[i + k] = block[k];
-    }
-  }
-
- private:
-  std::uint32_t seed_;
-  std::uint32_t counter_ = 0;
-};
 
 Bytes fresh_public_key() {
   static std::uint32_t counter = 0;
@@ -56,7 +39,7 @@ struct Group {
     Bytes seed_bytes(32, 0);
     for (int i = 0; i < 4; ++i) seed_bytes[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(seed >> (8 * i));
     key_out = std::move(*crypto::ed25519_from_seed(seed_bytes));
-    CountingRng rng(seed);
+    SeededRng rng(seed);
     KeyPackageOptions o;
     o.lifetime = {kNow - 10, kNow + 1000};
     return create_key_package(basic_credential(to_bytes("m" + std::to_string(seed))), key_out, o, rng)

@@ -6,30 +6,13 @@
 
 #include "common/crypto/hpke.h"
 #include "common/mls/treekem.h"
+#include "tests/support/seeded_rng.h"
 
 using namespace hearth;
 using namespace hearth::mls;
+using hearth::test::SeededRng;
 
 namespace {
-
-// Deterministic and without short cycles: SHA-256(seed || counter).
-class TestRng final : public Rng {
- public:
-  explicit TestRng(std::uint64_t seed) : seed_(seed) {}
-  void fill(std::span<std::uint8_t> out) override {
-    for (std::size_t i = 0; i < out.size(); i += crypto::kSha256Size) {
-      Bytes in;
-      put_u64(in, seed_);
-      put_u64(in, counter_++);
-      const auto d = crypto::sha256(in);
-      for (std::size_t k = 0; k < d.size() && i + k < out.size(); ++k) out[i + k] = d[k];
-    }
-  }
-
- private:
-  std::uint64_t seed_;
-  std::uint64_t counter_ = 0;
-};
 
 bool same(BytesView a, BytesView b) { return std::ranges::equal(a, b); }
 
@@ -69,7 +52,7 @@ struct Group {
   std::map<std::uint32_t, crypto::SigningKey> signers;  // leaf -> signing key
   std::map<std::uint32_t, std::uint32_t> ids;           // leaf -> member id
   std::uint32_t next_id = 0;
-  TestRng rng{7};
+  SeededRng rng{7};
 
   struct NewMember {
     std::uint32_t id;
