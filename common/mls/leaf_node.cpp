@@ -17,21 +17,6 @@ bool contains(const std::vector<T>& v, T x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
-// The fields of a LeafNode before its signature (shared by LeafNodeTBS).
-void write_leaf_content(Writer& w, const LeafNode& leaf) {
-  w.opaque(leaf.encryption_key);
-  w.opaque(leaf.signature_key);
-  write(w, leaf.credential);
-  write(w, leaf.capabilities);
-  w.u8(static_cast<std::uint8_t>(leaf.leaf_node_source));
-  switch (leaf.leaf_node_source) {
-    case LeafNodeSource::KeyPackage: write(w, leaf.lifetime); break;
-    case LeafNodeSource::Update: break;
-    case LeafNodeSource::Commit: w.opaque(leaf.parent_hash); break;
-  }
-  w.list(leaf.extensions);
-}
-
 bool needs_binding(LeafNodeSource s) { return s == LeafNodeSource::Update || s == LeafNodeSource::Commit; }
 
 // RequiredCapabilities (§11.1). nullopt when the extension is malformed.
@@ -118,7 +103,7 @@ Capabilities default_capabilities(std::span<const std::uint16_t> extensions) {
 
 Bytes leaf_node_tbs(const LeafNode& leaf, const std::optional<LeafBinding>& binding) {
   Writer w;
-  write_leaf_content(w, leaf);
+  write_leaf_node_content(w, leaf);
   if (needs_binding(leaf.leaf_node_source) && binding) {
     w.opaque(binding->group_id);
     w.u32(binding->leaf.v);

@@ -51,7 +51,7 @@ void read(Reader& r, Lifetime& v) {
   v.not_after = r.u64();
 }
 
-void write(Writer& w, const LeafNode& v) {
+void write_leaf_node_content(Writer& w, const LeafNode& v) {
   w.opaque(v.encryption_key);
   w.opaque(v.signature_key);
   write(w, v.credential);
@@ -63,6 +63,10 @@ void write(Writer& w, const LeafNode& v) {
     case LeafNodeSource::Commit: w.opaque(v.parent_hash); break;
   }
   w.list(v.extensions);
+}
+
+void write(Writer& w, const LeafNode& v) {
+  write_leaf_node_content(w, v);
   w.opaque(v.signature);
 }
 

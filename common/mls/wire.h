@@ -178,6 +178,9 @@ struct RatchetTree {
   bool operator==(const RatchetTree&) const = default;
 };
 
+/// A LeafNode's fields before its signature (the start of LeafNodeTBS).
+void write_leaf_node_content(Writer& w, const LeafNode& v);
+
 #define HEARTH_MLS_CODEC(T)          \
   void write(Writer& w, const T& v); \
   void read(Reader& r, T& v);
