@@ -9,7 +9,9 @@
 #include <map>
 #include <thread>
 
+#include "client/cli/passphrase.h"
 #include "client/core/engine.h"
+#include "client/core/sqlite_store.h"
 
 namespace hearth::cli {
 
@@ -90,7 +92,15 @@ class Session {
     o.reconnect = reconnect;
     o.connect_timeout = g.timeout;
     o.request_timeout = g.timeout;
-    auto e = Engine::open_profile(g.profile, o);
+    // A profile that does not exist yet takes the passphrase as new: ask twice.
+    const bool is_new = !std::filesystem::exists(g.profile / client::kProfileDbName);
+    auto passphrase = read_passphrase(g.passphrase_file, kPassphraseEnv, is_new,
+                                      is_new ? "New passphrase for this profile: " : "Profile passphrase: ");
+    if (!passphrase) {
+      exit_ = out_.error(passphrase.error());
+      return;
+    }
+    auto e = Engine::open_profile(g.profile, passphrase->view(), o);
     if (!e) {
       exit_ = out_.error(e.error());
       return;
@@ -473,6 +483,28 @@ Exit cmd_history(const Globals& g, const std::string& room_hex, std::size_t limi
                       {"timestamp_ms", env.timestamp_ms}, {"text", to_string_bytes(env.payload)}},
                  "#" + std::to_string(env.seq.v) + " " + env.sender.hex().substr(0, 8) + ": " + to_string_bytes(env.payload));
   }
+  return Exit::Ok;
+}
+
+Exit cmd_change_passphrase(const Globals& g, const std::optional<std::filesystem::path>& new_file) {
+  const Output out(g.json);
+  const auto file = g.profile / client::kProfileDbName;
+  if (!std::filesystem::exists(file)) return out.usage("no profile at " + g.profile.string());
+  auto old_pass = read_passphrase(g.passphrase_file, kPassphraseEnv, false, "Current passphrase: ");
+  if (!old_pass) return out.error(old_pass.error());
+  auto store = client::SqliteStore::open(file, old_pass->view());
+  if (!store) {
+    const auto code = store.error().code;
+    const bool pass = code == store::StoreCode::WrongPassphrase || code == store::StoreCode::InvalidPassphrase;
+    return out.error(ClientError{pass ? ClientCode::Passphrase : ClientCode::Store, store.error().detail});
+  }
+  auto new_pass = read_passphrase(new_file, kNewPassphraseEnv, true, "New passphrase: ");
+  if (!new_pass) return out.error(new_pass.error());
+  if (auto r = (*store)->change_passphrase(new_pass->view()); !r) {
+    const bool pass = r.error().code == store::StoreCode::InvalidPassphrase;
+    return out.error(ClientError{pass ? ClientCode::Passphrase : ClientCode::Store, r.error().detail});
+  }
+  out.emit(json{{"type", "passphrase_changed"}}, "passphrase changed");
   return Exit::Ok;
 }
 

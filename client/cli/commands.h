@@ -18,6 +18,9 @@ struct Globals {
   bool json = false;
   std::chrono::milliseconds timeout{30'000};  // connect and each request
   bool timeout_given = false;
+  /// Read the profile's passphrase from this file (else HEARTH_PASSPHRASE,
+  /// else the terminal).
+  std::optional<std::filesystem::path> passphrase_file;
 };
 
 [[nodiscard]] Exit cmd_register(const Globals& g, const std::string& invite, const std::string& handle, bool system_ca);
@@ -36,6 +39,9 @@ struct Globals {
 [[nodiscard]] Exit cmd_sync(const Globals& g, const std::optional<std::string>& room);
 [[nodiscard]] Exit cmd_rooms(const Globals& g, bool offline);
 [[nodiscard]] Exit cmd_roster(const Globals& g, const std::string& room);
+/// Rewraps the profile key under a new passphrase (from `new_file`, else
+/// HEARTH_NEW_PASSPHRASE, else the terminal). Offline.
+[[nodiscard]] Exit cmd_change_passphrase(const Globals& g, const std::optional<std::filesystem::path>& new_file);
 [[nodiscard]] Exit cmd_history(const Globals& g, const std::string& room, std::size_t limit);
 
 /// Installs SIGINT/SIGTERM handlers that ask a running tail to stop.

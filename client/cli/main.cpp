@@ -14,9 +14,13 @@ constexpr const char* kFooter = R"(Exit codes:
   1  local failure (profile database unreadable, newer schema, internal error)
   2  usage error (bad arguments, bad invite, profile not registered, unknown room)
   3  connection failure (cannot connect, TLS failure, relay key pin mismatch, connection lost)
-  4  authentication failure (registration or login refused)
+  4  authentication failure (registration or login refused, or a wrong passphrase)
   5  the relay refused the request (its error code name is printed, e.g. NotFacilitator)
   6  timeout (no answer, or fewer messages than --count, within --timeout)
+
+The profile is sealed under a passphrase: it is read from --passphrase-file,
+else from the environment variable HEARTH_PASSPHRASE, else asked on the
+terminal (twice for a new profile).
 
 Example:
   hearth-cli --profile ~/.hearth/alice register --invite 'hearth://relay:7443/?pin=...&token=...' --handle alice
@@ -37,6 +41,9 @@ int main(int argc, char** argv) {
   std::string profile;
   double timeout_s = 30.0;
   app.add_option("--profile", profile, "Profile directory (created when missing)")->required();
+  std::string passphrase_file;
+  auto* passphrase_opt = app.add_option("--passphrase-file", passphrase_file,
+                                        "Read the profile passphrase from the first line of this file");
   app.add_flag("--json", g.json, "One JSON object per line on stdout (errors as JSON on stderr)");
   auto* timeout_opt = app.add_option("--timeout", timeout_s,
                                      "Seconds to wait for the relay (default 30); for tail, how long to follow")
@@ -94,6 +101,12 @@ int main(int argc, char** argv) {
   history->add_option("--room", room, "Room id (hex)")->required();
   history->add_option("--limit", limit, "At most this many")->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
 
+  std::string new_passphrase_file;
+  auto* change = app.add_subcommand("change-passphrase", "Seal the profile under a new passphrase (offline)");
+  auto* new_passphrase_opt = change->add_option(
+      "--new-passphrase-file", new_passphrase_file,
+      "Read the new passphrase from this file (else HEARTH_NEW_PASSPHRASE, else the terminal)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -108,6 +121,7 @@ int main(int argc, char** argv) {
   g.profile = profile;
   g.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000.0));
   g.timeout_given = timeout_opt->count() > 0;
+  if (passphrase_opt->count() > 0) g.passphrase_file = passphrase_file;
   hearth::cli::install_signal_handlers();
 
   using namespace hearth::cli;
@@ -128,5 +142,10 @@ int main(int argc, char** argv) {
   else if (*rooms) code = cmd_rooms(g, offline);
   else if (*roster) code = cmd_roster(g, room);
   else if (*history) code = cmd_history(g, room, limit);
+  else if (*change) {
+    code = cmd_change_passphrase(g, new_passphrase_opt->count() > 0
+                                        ? std::optional<std::filesystem::path>(new_passphrase_file)
+                                        : std::nullopt);
+  }
   return static_cast<int>(code);
 }

@@ -19,7 +19,8 @@ Exit exit_for(client::ClientCode c) noexcept {
     case ClientCode::PinMismatch:
     case ClientCode::Protocol:
     case ClientCode::Disconnected: return Exit::Connection;
-    case ClientCode::AuthFailed: return Exit::Auth;
+    case ClientCode::AuthFailed:
+    case ClientCode::Passphrase: return Exit::Auth;
     case ClientCode::Refused: return Exit::Refused;
     case ClientCode::Timeout: return Exit::Timeout;
   }

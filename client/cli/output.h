@@ -18,7 +18,7 @@ enum class Exit : int {
   Local = 1,       // the local profile failed (unreadable, newer schema) or an internal error
   Usage = 2,       // bad arguments, bad invite, not registered, unknown room
   Connection = 3,  // cannot connect, TLS failure, pin mismatch, connection lost
-  Auth = 4,        // registration or login refused
+  Auth = 4,        // registration or login refused, or the passphrase does not open the profile
   Refused = 5,     // the relay refused a request (the error code name is printed)
   Timeout = 6,     // no answer / not enough messages within --timeout
 };

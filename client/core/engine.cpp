@@ -69,14 +69,19 @@ void Engine::Impl::stop() {
 
 // ---------------------------------------------------------------- Engine
 
-ClientResult<std::unique_ptr<Engine>> Engine::open_profile(const std::filesystem::path& dir, EngineOptions options) {
+ClientResult<std::unique_ptr<Engine>> Engine::open_profile(const std::filesystem::path& dir,
+                                                          std::string_view passphrase, EngineOptions options) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return fail(ClientError{ClientCode::Store, "cannot create the profile directory: " + ec.message()});
   // The profile holds the device key: only its owner may read the directory.
   std::filesystem::permissions(dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace, ec);
-  auto store = SqliteStore::open(dir / kProfileDbName);
+  auto store = SqliteStore::open(dir / kProfileDbName, passphrase, options.profile_kdf);
   if (!store) {
+    const auto code = store.error().code;
+    if (code == store::StoreCode::WrongPassphrase || code == store::StoreCode::InvalidPassphrase) {
+      return fail(ClientError{ClientCode::Passphrase, store.error().detail});
+    }
     return fail(ClientError{ClientCode::Store, "cannot open the profile database: " + store::to_string(store.error().code) +
                                                    ": " + store.error().detail});
   }

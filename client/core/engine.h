@@ -35,6 +35,7 @@
 #include "client/core/errors.h"
 #include "client/core/events.h"
 #include "client/core/local_store.h"
+#include "client/core/profile_key.h"
 #include "client/core/transport.h"
 #include "common/types/clock.h"
 
@@ -68,6 +69,9 @@ struct EngineOptions {
   /// How connections are made; empty = TLS (tls_transport()). Tests pass
   /// an in-memory transport.
   TransportFactory transport;
+  /// Argon2id cost for wrapping the key of a profile created by
+  /// open_profile(); an existing profile keeps its own. Tests lower it.
+  crypto::Argon2Params profile_kdf = kDefaultProfileKdf;
 };
 
 struct SendReceipt {
@@ -78,8 +82,11 @@ struct SendReceipt {
 class Engine {
  public:
   /// Opens (creating when needed) the profile directory `dir` and its
-  /// database. Errors: Store (corrupt, unwritable, newer schema).
+  /// database, sealed under `passphrase` (a new profile takes it as its
+  /// passphrase). Errors: Passphrase (wrong, empty or too long), Store
+  /// (corrupt, unwritable, newer schema).
   [[nodiscard]] static ClientResult<std::unique_ptr<Engine>> open_profile(const std::filesystem::path& dir,
+                                                                          std::string_view passphrase,
                                                                           EngineOptions options = {});
 
   Engine(std::unique_ptr<LocalStore> store, EngineOptions options);

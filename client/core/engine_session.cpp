@@ -22,6 +22,7 @@ bool is_fatal(ClientCode c) {
     case ClientCode::AlreadyRegistered:
     case ClientCode::InvalidInvite:
     case ClientCode::Store:
+    case ClientCode::Passphrase:
     case ClientCode::Stopped: return true;
     case ClientCode::InvalidArgument:
     case ClientCode::Connect:

@@ -10,6 +10,7 @@ std::string to_string(ClientCode c) {
     case ClientCode::NotRegistered: return "NotRegistered";
     case ClientCode::AlreadyRegistered: return "AlreadyRegistered";
     case ClientCode::Store: return "Store";
+    case ClientCode::Passphrase: return "Passphrase";
     case ClientCode::Connect: return "Connect";
     case ClientCode::Tls: return "Tls";
     case ClientCode::PinMismatch: return "PinMismatch";

@@ -18,6 +18,7 @@ enum class ClientCode {
   NotRegistered,    // the profile has no account yet
   AlreadyRegistered,
   Store,            // the local profile database failed (corrupt, unwritable, newer schema)
+  Passphrase,       // the passphrase does not open the profile (or is empty or too long)
   Connect,          // TCP: resolve or connect failed, or the connection dropped
   Tls,              // TLS handshake or certificate verification failed
   PinMismatch,      // the relay's key does not match the pinned SPKI hash

@@ -4,6 +4,7 @@
 #include <array>
 #include <limits>
 
+#include "common/mls/codec.h"
 #include "common/store/migrate.h"
 #include "common/store/statement.h"
 #include "common/store/transaction.h"
@@ -16,11 +17,11 @@ using store::Statement;
 using store::Step;
 using store::StoreCode;
 
-constexpr std::array<store::Migration, 1> kMigrations{{
+constexpr std::array<store::Migration, 2> kMigrations{{
     {1, R"sql(
 CREATE TABLE identity (
   id INTEGER PRIMARY KEY CHECK (id = 1),
-  ed25519_seed BLOB NOT NULL  -- plaintext in this version (see sqlite_store.h)
+  ed25519_seed BLOB NOT NULL  -- plaintext in version 1; sealed from version 2
 );
 CREATE TABLE profile (
   id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -54,6 +55,23 @@ CREATE TABLE outbox (
   room_id BLOB NOT NULL,
   payload BLOB NOT NULL,
   created_ms INTEGER NOT NULL
+);
+)sql"},
+    // Version 2 seals secrets and content under the profile key. The rows a
+    // version-1 file holds are sealed by SqliteStore::open in the transaction
+    // that creates the key (seal_version1_rows), so a file is never half sealed.
+    {2, R"sql(
+ALTER TABLE identity RENAME COLUMN ed25519_seed TO sealed_seed;
+CREATE TABLE keyring (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  salt BLOB NOT NULL,
+  kdf_ops INTEGER NOT NULL,
+  kdf_memory INTEGER NOT NULL,
+  sealed_key BLOB NOT NULL
+);
+CREATE TABLE sealed_profile (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  sealed BLOB NOT NULL
 );
 )sql"},
 }};
@@ -109,9 +127,193 @@ RoomRecord read_room(const Statement& st) {
 
 constexpr const char* kRoomColumns = "room_id, epoch, role, status, cursor";
 
+// What each sealed record is (its label in the associated data).
+constexpr std::string_view kIdentityLabel = "identity";
+constexpr std::string_view kProfileLabel = "profile";
+constexpr std::string_view kEnvelopeLabel = "envelope";
+constexpr std::string_view kOutboxLabel = "outbox";
+
+// Where a record sits, in its associated data: a row sealed for one place
+// does not open in another.
+Bytes envelope_context(const RoomId& room, Seq seq) {
+  mls::Writer w;
+  w.opaque(room.v);
+  w.u64(seq.v);
+  return w.take();
+}
+
+Bytes outbox_context(const EnvelopeId& id, const RoomId& room) {
+  mls::Writer w;
+  w.opaque(id.v);
+  w.opaque(room.v);
+  return w.take();
+}
+
+Bytes encode_profile(const ProfileInfo& p) {
+  mls::Writer w;
+  w.opaque(to_bytes(p.relay_host));
+  w.u16(p.relay_port);
+  w.opaque(p.spki_pin);
+  w.opaque(p.account.v);
+  w.opaque(to_bytes(p.handle));
+  return w.take();
+}
+
+StoreResult<ProfileInfo> decode_profile(BytesView in) {
+  mls::Reader r(in);
+  ProfileInfo p;
+  const auto host = r.opaque();
+  p.relay_host.assign(host.begin(), host.end());
+  p.relay_port = r.u16();
+  p.spki_pin = r.opaque_bytes();
+  p.account = AccountId{r.opaque_bytes()};
+  const auto handle = r.opaque();
+  p.handle.assign(handle.begin(), handle.end());
+  if (!r.ok() || r.remaining() != 0) {
+    return err<ProfileInfo>(StoreError{StoreCode::Undecryptable, "the sealed profile is malformed"});
+  }
+  return p;
+}
+
+StoreResult<std::optional<WrappedProfileKey>> read_keyring(store::Database& db) {
+  auto st = db.prepare("SELECT salt, kdf_ops, kdf_memory, sealed_key FROM keyring WHERE id = 1");
+  if (!st) return err<std::optional<WrappedProfileKey>>(st.error());
+  auto s = st->step();
+  if (!s) return err<std::optional<WrappedProfileKey>>(s.error());
+  if (*s == Step::Done) return std::optional<WrappedProfileKey>{};
+  const auto ops = st->column_int64(1);
+  const auto mem = st->column_int64(2);
+  if (ops < 0 || mem < 0) {
+    return err<std::optional<WrappedProfileKey>>(StoreError{StoreCode::NotADatabase, "negative Argon2id cost"});
+  }
+  WrappedProfileKey w;
+  w.salt = st->column_blob(0);
+  w.kdf.ops_limit = from_db(ops);
+  w.kdf.mem_limit = static_cast<std::size_t>(mem);
+  w.sealed_key = st->column_blob(3);
+  return std::optional<WrappedProfileKey>{std::move(w)};
+}
+
+StoreResult<void> write_keyring(store::Database& db, const WrappedProfileKey& w) {
+  auto st = db.prepare(
+      "INSERT OR REPLACE INTO keyring(id, salt, kdf_ops, kdf_memory, sealed_key) VALUES (1, ?1, ?2, ?3, ?4)");
+  if (!st) return err<void>(st.error());
+  Binder b{*st};
+  b.blob(w.salt).i64(to_db(w.kdf.ops_limit)).i64(to_db(w.kdf.mem_limit)).blob(w.sealed_key);
+  if (!b.result) return b.result;
+  return st->run();
+}
+
+/// Seals what a version-1 file held in plaintext (identity seed, profile,
+/// envelope and outbox payloads). Runs inside the transaction that stores
+/// the new key; secure_delete overwrites the plaintext it replaces.
+StoreResult<void> seal_version1_rows(store::Database& db, const ProfileKey& key) {
+  {
+    auto st = db.prepare("SELECT sealed_seed FROM identity WHERE id = 1");
+    if (!st) return err<void>(st.error());
+    auto s = st->step();
+    if (!s) return err<void>(s.error());
+    if (*s == Step::Row) {
+      Bytes seed = st->column_blob(0);
+      auto up = db.prepare("UPDATE identity SET sealed_seed = ?1 WHERE id = 1");
+      if (!up) return err<void>(up.error());
+      const Bytes sealed = key.seal(kIdentityLabel, {}, seed);
+      crypto::wipe(seed.data(), seed.size());
+      if (auto r = up->bind_blob(1, sealed); !r) return r;
+      if (auto r = up->run(); !r) return r;
+    }
+  }
+  {
+    auto st = db.prepare("SELECT relay_host, relay_port, spki_pin, account_id, handle FROM profile WHERE id = 1");
+    if (!st) return err<void>(st.error());
+    auto s = st->step();
+    if (!s) return err<void>(s.error());
+    if (*s == Step::Row) {
+      const auto port = st->column_int64(1);
+      if (port < 0 || port > std::numeric_limits<std::uint16_t>::max()) {
+        return err<void>(StoreError{StoreCode::NotADatabase, "relay port out of range"});
+      }
+      const ProfileInfo p{st->column_text(0), static_cast<std::uint16_t>(port), st->column_blob(2),
+                          AccountId{st->column_blob(3)}, st->column_text(4)};
+      auto ins = db.prepare("INSERT OR REPLACE INTO sealed_profile(id, sealed) VALUES (1, ?1)");
+      if (!ins) return err<void>(ins.error());
+      if (auto r = ins->bind_blob(1, key.seal(kProfileLabel, {}, encode_profile(p))); !r) return r;
+      if (auto r = ins->run(); !r) return r;
+    }
+  }
+  if (auto r = db.exec("DROP TABLE profile"); !r) return r;
+  {
+    // Read first, then rewrite: no table is changed under a running SELECT.
+    struct Row {
+      Bytes key_a;
+      Bytes key_b;
+      std::int64_t seq = 0;
+      Bytes payload;
+    };
+    std::vector<Row> rows;
+    auto st = db.prepare("SELECT room_id, seq, payload FROM envelopes");
+    if (!st) return err<void>(st.error());
+    while (true) {
+      auto s = st->step();
+      if (!s) return err<void>(s.error());
+      if (*s == Step::Done) break;
+      rows.push_back(Row{st->column_blob(0), {}, st->column_int64(1), st->column_blob(2)});
+    }
+    auto up = db.prepare("UPDATE envelopes SET payload = ?3 WHERE room_id = ?1 AND seq = ?2");
+    if (!up) return err<void>(up.error());
+    for (const auto& row : rows) {
+      const RoomId room{row.key_a};
+      Binder b{*up};
+      b.blob(room.v).i64(row.seq).blob(key.seal(kEnvelopeLabel, envelope_context(room, Seq{from_db(row.seq)}), row.payload));
+      if (!b.result) return b.result;
+      if (auto r = up->run(); !r) return r;
+      up->reset();
+    }
+    rows.clear();
+    auto ob = db.prepare("SELECT envelope_id, room_id, payload FROM outbox");
+    if (!ob) return err<void>(ob.error());
+    while (true) {
+      auto s = ob->step();
+      if (!s) return err<void>(s.error());
+      if (*s == Step::Done) break;
+      rows.push_back(Row{ob->column_blob(0), ob->column_blob(1), 0, ob->column_blob(2)});
+    }
+    auto up_ob = db.prepare("UPDATE outbox SET payload = ?2 WHERE envelope_id = ?1");
+    if (!up_ob) return err<void>(up_ob.error());
+    for (const auto& row : rows) {
+      const EnvelopeId id{row.key_a};
+      Binder b{*up_ob};
+      b.blob(id.v).blob(key.seal(kOutboxLabel, outbox_context(id, RoomId{row.key_b}), row.payload));
+      if (!b.result) return b.result;
+      if (auto r = up_ob->run(); !r) return r;
+      up_ob->reset();
+    }
+  }
+  return {};
+}
+
+StoreResult<StoredEnvelope> read_envelope(const Statement& st, const RoomId& room, const ProfileKey& key) {
+  const Seq seq{from_db(st.column_int64(0))};
+  auto payload = key.open(kEnvelopeLabel, envelope_context(room, seq), st.column_blob(6));
+  if (!payload) return err<StoredEnvelope>(std::move(payload.error()));
+  const auto kind = st.column_int64(1);
+  return StoredEnvelope{room,
+                        seq,
+                        kind == 2   ? wire::EnvelopeKind::Handshake
+                        : kind == 3 ? wire::EnvelopeKind::Welcome
+                                    : wire::EnvelopeKind::Application,
+                        AccountId{st.column_blob(2)},
+                        EnvelopeId{st.column_blob(3)},
+                        Epoch{from_db(st.column_int64(4))},
+                        st.column_int64(5),
+                        std::move(*payload)};
+}
+
 }  // namespace
 
-StoreResult<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& file) {
+StoreResult<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& file,
+                                                            std::string_view passphrase,
+                                                            const crypto::Argon2Params& new_profile_kdf) {
   store::OpenOptions options;
   // secure_delete: deleted rows are overwritten, not left in free pages
   // (DESIGN.md §7); a rollback journal leaves no old pages in a WAL file.
@@ -120,48 +322,68 @@ StoreResult<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesyste
   if (!db) return fail(std::move(db.error()));
   auto v = store::migrate(*db, kMigrations);
   if (!v) return fail(std::move(v.error()));
-  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*db)));
+  auto wrapped = read_keyring(*db);
+  if (!wrapped) return fail(std::move(wrapped.error()));
+  if (*wrapped) {
+    auto key = ProfileKey::unlock(passphrase, **wrapped);
+    if (!key) return fail(std::move(key.error()));
+    return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*db), std::move(*key)));
+  }
+  // A new profile, or one written before the store was sealed.
+  auto created = ProfileKey::create(passphrase, new_profile_kdf);
+  if (!created) return fail(std::move(created.error()));
+  {
+    auto tx = store::Transaction::begin(*db);
+    if (!tx) return fail(std::move(tx.error()));
+    if (auto r = write_keyring(*db, created->second); !r) return fail(std::move(r.error()));
+    if (auto r = seal_version1_rows(*db, created->first); !r) return fail(std::move(r.error()));
+    if (auto r = tx->commit(); !r) return fail(std::move(r.error()));
+  }
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*db), std::move(created->first)));
+}
+
+StoreResult<void> SqliteStore::change_passphrase(std::string_view passphrase, const crypto::Argon2Params& kdf) {
+  auto w = key_.rewrap(passphrase, kdf);
+  if (!w) return fail(std::move(w.error()));
+  // One row replaced; secure_delete overwrites the old wrapping in the file.
+  return write_keyring(db_, *w);
 }
 
 StoreResult<std::optional<Bytes>> SqliteStore::identity_seed() {
-  auto st = db_.prepare("SELECT ed25519_seed FROM identity WHERE id = 1");
+  auto st = db_.prepare("SELECT sealed_seed FROM identity WHERE id = 1");
   if (!st) return err<std::optional<Bytes>>(st.error());
   auto s = st->step();
   if (!s) return err<std::optional<Bytes>>(s.error());
   if (*s == Step::Done) return std::optional<Bytes>{};
-  return std::optional<Bytes>{st->column_blob(0)};
+  auto seed = key_.open(kIdentityLabel, {}, st->column_blob(0));
+  if (!seed) return err<std::optional<Bytes>>(std::move(seed.error()));
+  return std::optional<Bytes>{std::move(*seed)};
 }
 
 StoreResult<void> SqliteStore::save_identity_seed(BytesView seed) {
-  auto st = db_.prepare("INSERT OR REPLACE INTO identity(id, ed25519_seed) VALUES (1, ?1)");
+  auto st = db_.prepare("INSERT OR REPLACE INTO identity(id, sealed_seed) VALUES (1, ?1)");
   if (!st) return err<void>(st.error());
-  if (auto r = st->bind_blob(1, seed); !r) return r;
+  if (auto r = st->bind_blob(1, key_.seal(kIdentityLabel, {}, seed)); !r) return r;
   return st->run();
 }
 
 StoreResult<std::optional<ProfileInfo>> SqliteStore::profile() {
-  auto st = db_.prepare("SELECT relay_host, relay_port, spki_pin, account_id, handle FROM profile WHERE id = 1");
+  auto st = db_.prepare("SELECT sealed FROM sealed_profile WHERE id = 1");
   if (!st) return err<std::optional<ProfileInfo>>(st.error());
   auto s = st->step();
   if (!s) return err<std::optional<ProfileInfo>>(s.error());
   if (*s == Step::Done) return std::optional<ProfileInfo>{};
-  const auto port = st->column_int64(1);
-  if (port < 0 || port > std::numeric_limits<std::uint16_t>::max()) {
-    return err<std::optional<ProfileInfo>>(StoreError{StoreCode::NotADatabase, "relay port out of range"});
-  }
-  return std::optional<ProfileInfo>{ProfileInfo{st->column_text(0), static_cast<std::uint16_t>(port),
-                                                st->column_blob(2), AccountId{st->column_blob(3)},
-                                                st->column_text(4)}};
+  auto plain = key_.open(kProfileLabel, {}, st->column_blob(0));
+  if (!plain) return err<std::optional<ProfileInfo>>(std::move(plain.error()));
+  auto p = decode_profile(*plain);
+  if (!p) return err<std::optional<ProfileInfo>>(std::move(p.error()));
+  return std::optional<ProfileInfo>{std::move(*p)};
 }
 
 StoreResult<void> SqliteStore::save_profile(const ProfileInfo& p) {
-  auto st = db_.prepare(
-      "INSERT OR REPLACE INTO profile(id, relay_host, relay_port, spki_pin, account_id, handle) "
-      "VALUES (1, ?1, ?2, ?3, ?4, ?5)");
+  auto st = db_.prepare("INSERT OR REPLACE INTO sealed_profile(id, sealed) VALUES (1, ?1)");
   if (!st) return err<void>(st.error());
-  Binder b{*st};
-  b.text(p.relay_host).i64(p.relay_port).blob(p.spki_pin).blob(p.account.v).text(p.handle);
-  if (!b.result) return b.result;
+  if (auto r = st->bind_blob(1, key_.seal(kProfileLabel, {}, encode_profile(p))); !r) return r;
   return st->run();
 }
 
@@ -204,40 +426,11 @@ StoreResult<void> SqliteStore::put_room(const RoomRecord& r) {
   return st->run();
 }
 
-StoreResult<DeliveryOutcome> SqliteStore::store_delivery(const wire::Deliver& d, const RoomRecord& after) {
-  auto tx = store::Transaction::begin(db_);
-  if (!tx) return err<DeliveryOutcome>(tx.error());
-  auto existing = room(d.room);
-  if (!existing) return err<DeliveryOutcome>(existing.error());
-  if (*existing && d.seq <= (*existing)->cursor) return DeliveryOutcome::Duplicate;
+StoreResult<bool> SqliteStore::insert_envelope(const StoredEnvelope& e) {
   auto st = db_.prepare(
       "INSERT OR IGNORE INTO envelopes(room_id, seq, kind, sender, envelope_id, epoch, timestamp_ms, payload) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-  if (!st) return err<DeliveryOutcome>(st.error());
-  Binder b{*st};
-  b.blob(d.room.v)
-      .i64(to_db(d.seq.v))
-      .i64(static_cast<std::int64_t>(d.kind))
-      .blob(d.sender.v)
-      .blob(d.envelope_id.v)
-      .i64(to_db(d.epoch.v))
-      .i64(d.timestamp_ms)
-      .blob(d.payload);
-  if (!b.result) return err<DeliveryOutcome>(b.result.error());
-  if (auto r = st->run(); !r) return err<DeliveryOutcome>(r.error());
-  const bool known = db_.changes() == 0;  // e.g. our own envelope from store_sent()
-  RoomRecord next = after;
-  if (next.cursor < d.seq) next.cursor = d.seq;
-  if (auto r = put_room(next); !r) return err<DeliveryOutcome>(r.error());
-  if (auto r = tx->commit(); !r) return err<DeliveryOutcome>(r.error());
-  return known ? DeliveryOutcome::Duplicate : DeliveryOutcome::Stored;
-}
-
-StoreResult<void> SqliteStore::store_sent(const StoredEnvelope& e) {
-  auto st = db_.prepare(
-      "INSERT OR IGNORE INTO envelopes(room_id, seq, kind, sender, envelope_id, epoch, timestamp_ms, payload) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-  if (!st) return err<void>(st.error());
+  if (!st) return err<bool>(st.error());
   Binder b{*st};
   b.blob(e.room.v)
       .i64(to_db(e.seq.v))
@@ -246,9 +439,33 @@ StoreResult<void> SqliteStore::store_sent(const StoredEnvelope& e) {
       .blob(e.envelope_id.v)
       .i64(to_db(e.epoch.v))
       .i64(e.timestamp_ms)
-      .blob(e.payload);
-  if (!b.result) return b.result;
-  return st->run();
+      .blob(key_.seal(kEnvelopeLabel, envelope_context(e.room, e.seq), e.payload));
+  if (!b.result) return err<bool>(b.result.error());
+  if (auto r = st->run(); !r) return err<bool>(r.error());
+  return db_.changes() != 0;
+}
+
+StoreResult<DeliveryOutcome> SqliteStore::store_delivery(const wire::Deliver& d, const RoomRecord& after) {
+  auto tx = store::Transaction::begin(db_);
+  if (!tx) return err<DeliveryOutcome>(tx.error());
+  auto existing = room(d.room);
+  if (!existing) return err<DeliveryOutcome>(existing.error());
+  if (*existing && d.seq <= (*existing)->cursor) return DeliveryOutcome::Duplicate;
+  auto inserted =
+      insert_envelope(StoredEnvelope{d.room, d.seq, d.kind, d.sender, d.envelope_id, d.epoch, d.timestamp_ms, d.payload});
+  if (!inserted) return err<DeliveryOutcome>(inserted.error());
+  RoomRecord next = after;
+  if (next.cursor < d.seq) next.cursor = d.seq;
+  if (auto r = put_room(next); !r) return err<DeliveryOutcome>(r.error());
+  if (auto r = tx->commit(); !r) return err<DeliveryOutcome>(r.error());
+  // Not inserted: e.g. our own envelope, already recorded by store_sent().
+  return *inserted ? DeliveryOutcome::Stored : DeliveryOutcome::Duplicate;
+}
+
+StoreResult<void> SqliteStore::store_sent(const StoredEnvelope& e) {
+  auto inserted = insert_envelope(e);
+  if (!inserted) return err<void>(inserted.error());
+  return {};
 }
 
 StoreResult<std::vector<StoredEnvelope>> SqliteStore::envelopes(const RoomId& room, Seq after, std::size_t limit) {
@@ -264,13 +481,9 @@ StoreResult<std::vector<StoredEnvelope>> SqliteStore::envelopes(const RoomId& ro
     auto s = st->step();
     if (!s) return err<std::vector<StoredEnvelope>>(s.error());
     if (*s == Step::Done) break;
-    const auto kind = st->column_int64(1);
-    out.push_back(StoredEnvelope{room, Seq{from_db(st->column_int64(0))},
-                                 kind == 2   ? wire::EnvelopeKind::Handshake
-                                 : kind == 3 ? wire::EnvelopeKind::Welcome
-                                             : wire::EnvelopeKind::Application,
-                                 AccountId{st->column_blob(2)}, EnvelopeId{st->column_blob(3)},
-                                 Epoch{from_db(st->column_int64(4))}, st->column_int64(5), st->column_blob(6)});
+    auto e = read_envelope(*st, room, key_);
+    if (!e) return err<std::vector<StoredEnvelope>>(std::move(e.error()));
+    out.push_back(std::move(*e));
   }
   return out;
 }
@@ -279,7 +492,10 @@ StoreResult<void> SqliteStore::outbox_add(const PendingSend& p) {
   auto st = db_.prepare("INSERT INTO outbox(envelope_id, room_id, payload, created_ms) VALUES (?1, ?2, ?3, ?4)");
   if (!st) return err<void>(st.error());
   Binder b{*st};
-  b.blob(p.envelope_id.v).blob(p.room.v).blob(p.payload).i64(p.created_ms);
+  b.blob(p.envelope_id.v)
+      .blob(p.room.v)
+      .blob(key_.seal(kOutboxLabel, outbox_context(p.envelope_id, p.room), p.payload))
+      .i64(p.created_ms);
   if (!b.result) return b.result;
   return st->run();
 }
@@ -292,8 +508,11 @@ StoreResult<std::vector<PendingSend>> SqliteStore::outbox() {
     auto s = st->step();
     if (!s) return err<std::vector<PendingSend>>(s.error());
     if (*s == Step::Done) break;
-    out.push_back(PendingSend{EnvelopeId{st->column_blob(0)}, RoomId{st->column_blob(1)}, st->column_blob(2),
-                              st->column_int64(3)});
+    EnvelopeId id{st->column_blob(0)};
+    RoomId room{st->column_blob(1)};
+    auto payload = key_.open(kOutboxLabel, outbox_context(id, room), st->column_blob(2));
+    if (!payload) return err<std::vector<PendingSend>>(std::move(payload.error()));
+    out.push_back(PendingSend{std::move(id), std::move(room), std::move(*payload), st->column_int64(3)});
   }
   return out;
 }

@@ -2,9 +2,13 @@
 #pragma once
 // LocalStore on one SQLite file per profile (common/store), with migrations.
 //
-// Not yet encrypted at rest: the identity seed and the envelopes are stored
-// as they are. The Argon2id-wrapped profile key comes in a later version; the
-// seed already sits in its own table so that change touches one place.
+// Sealed at rest (DESIGN.md §7): the identity seed, the profile (relay,
+// account, handle) and every envelope and outbox payload are sealed under
+// the profile key (profile_key.h), which the file holds only wrapped under
+// the passphrase. What stays in clear is what the relay knows anyway: room
+// ids, epochs, sequence numbers, sender account ids, timestamps and roles.
+// secure_delete is on and the journal is a rollback journal, so a deleted or
+// replaced record leaves no old page in the file or in a WAL.
 //
 // Thread affinity: one thread at a time (the engine's network thread).
 
@@ -12,20 +16,31 @@
 #include <memory>
 
 #include "client/core/local_store.h"
+#include "client/core/profile_key.h"
 #include "common/store/database.h"
 
 namespace hearth::client {
 
 /// The schema version this code writes (the number of migrations).
-inline constexpr std::int64_t kProfileSchemaVersion = 1;
+inline constexpr std::int64_t kProfileSchemaVersion = 2;
 /// The database file inside a profile directory.
 inline constexpr const char* kProfileDbName = "profile.db";
 
 class SqliteStore final : public LocalStore {
  public:
-  /// Opens or creates `file` and migrates it. Errors: the file is not a
-  /// database, is unwritable, or has a newer schema (SchemaTooNew).
-  [[nodiscard]] static StoreResult<std::unique_ptr<SqliteStore>> open(const std::filesystem::path& file);
+  /// Opens or creates `file`, migrates it and unlocks it with `passphrase`.
+  /// A new profile (or one written before profiles were sealed) gets a fresh
+  /// profile key wrapped with `new_profile_kdf`; an existing one keeps the
+  /// cost it was wrapped with. Errors: the file is not a database, is
+  /// unwritable, or has a newer schema (SchemaTooNew); WrongPassphrase;
+  /// InvalidPassphrase (empty or too long); KdfFailed.
+  [[nodiscard]] static StoreResult<std::unique_ptr<SqliteStore>> open(
+      const std::filesystem::path& file, std::string_view passphrase,
+      const crypto::Argon2Params& new_profile_kdf = kDefaultProfileKdf);
+
+  /// Rewraps the profile key under a new passphrase; nothing else changes.
+  [[nodiscard]] StoreResult<void> change_passphrase(std::string_view passphrase,
+                                                    const crypto::Argon2Params& kdf = kDefaultProfileKdf);
 
   [[nodiscard]] StoreResult<std::optional<Bytes>> identity_seed() override;
   [[nodiscard]] StoreResult<void> save_identity_seed(BytesView seed) override;
@@ -44,8 +59,11 @@ class SqliteStore final : public LocalStore {
   [[nodiscard]] StoreResult<void> outbox_remove(const EnvelopeId& id) override;
 
  private:
-  explicit SqliteStore(store::Database db) : db_(std::move(db)) {}
+  SqliteStore(store::Database db, ProfileKey key) : db_(std::move(db)), key_(std::move(key)) {}
+  /// Inserts a sealed envelope unless (room, seq) is stored; true when inserted.
+  [[nodiscard]] StoreResult<bool> insert_envelope(const StoredEnvelope& e);
   store::Database db_;
+  ProfileKey key_;
 };
 
 }  // namespace hearth::client

@@ -19,6 +19,10 @@ std::string to_string(StoreCode c) {
     case StoreCode::SchemaTooNew: return "SchemaTooNew";
     case StoreCode::BadMigrations: return "BadMigrations";
     case StoreCode::Sqlite: return "Sqlite";
+    case StoreCode::InvalidPassphrase: return "InvalidPassphrase";
+    case StoreCode::WrongPassphrase: return "WrongPassphrase";
+    case StoreCode::KdfFailed: return "KdfFailed";
+    case StoreCode::Undecryptable: return "Undecryptable";
   }
   return "Unknown";
 }

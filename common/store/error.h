@@ -23,6 +23,11 @@ enum class StoreCode {
   SchemaTooNew,    // the file was written by a newer version of the code
   BadMigrations,   // the migration list itself is malformed (a bug)
   Sqlite,          // any other SQLite error
+  // ---- sealed (encrypted) stores ----
+  InvalidPassphrase,  // empty, or longer than the store accepts
+  WrongPassphrase,    // the passphrase does not open the store's key
+  KdfFailed,          // the passphrase key could not be derived (out of memory)
+  Undecryptable,      // a sealed record does not open: damaged, or moved from another row
 };
 [[nodiscard]] std::string to_string(StoreCode c);
 

@@ -44,6 +44,9 @@ ChildProcess::ChildProcess(const std::filesystem::path& program, const std::vect
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    // A session of its own: no controlling terminal, so a program under test
+    // can never stop to prompt on the developer's terminal.
+    ::setsid();
     ::dup2(out_pipe[1], STDOUT_FILENO);
     ::dup2(err_pipe[1], STDERR_FILENO);
     ::execv(argv[0], argv.data());

@@ -4,11 +4,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
+#include <fstream>
 #include <sstream>
 
 #include "tests/integration/client/child_process.h"
 #include "tests/integration/client/engine_support.h"
 #include "tests/integration/client/relay_process.h"
+#include "tests/support/file_bytes.h"
 #include "tests/support/paths.h"
 
 using namespace hearth;
@@ -21,11 +24,22 @@ constexpr auto kCliTimeout = 30s;
 
 std::filesystem::path cli() { return binary_dir() / "client" / "cli" / "hearth-cli"; }
 
+/// Each profile's passphrase sits in a file next to it, as a script keeps it.
+std::filesystem::path passphrase_file_for(const std::filesystem::path& profile) {
+  auto file = profile;
+  file += ".passphrase";
+  if (!std::filesystem::exists(file)) {
+    std::ofstream(file) << "passphrase of " << profile.filename().string() << "\n";
+  }
+  return file;
+}
+
 struct Cli {
   std::filesystem::path profile;
   std::string timeout_s = "15";
   RunResult operator()(std::vector<std::string> args) const {
-    std::vector<std::string> full{"--profile", profile.string(), "--json", "--timeout", timeout_s};
+    std::vector<std::string> full{"--profile", profile.string(), "--passphrase-file",
+                                  passphrase_file_for(profile).string(), "--json", "--timeout", timeout_s};
     full.insert(full.end(), args.begin(), args.end());
     auto r = run(cli(), full, kCliTimeout);
     UNSCOPED_INFO("hearth-cli " << args.front() << " stderr: " << r.err);
@@ -41,6 +55,26 @@ std::vector<nlohmann::json> json_lines(const std::string& out) {
     if (!line.empty()) v.push_back(nlohmann::json::parse(line));
   }
   return v;
+}
+
+/// Two registered users, and a room the first facilitates with the second in it.
+struct TwoInARoom {
+  Cli alice;
+  Cli bob;
+  std::string room;
+};
+
+TwoInARoom two_in_a_room(const std::filesystem::path& dir, RelayProcess& relay, const std::string& alice_handle,
+                         const std::string& bob_handle) {
+  const auto invites = relay.invites(2);
+  TwoInARoom t{Cli{dir / "alice"}, Cli{dir / "bob"}, {}};
+  REQUIRE(t.alice({"register", "--invite", invites[0], "--handle", alice_handle}).exit_code == 0);
+  REQUIRE(t.bob({"register", "--invite", invites[1], "--handle", bob_handle}).exit_code == 0);
+  auto created = t.alice({"create-room"});
+  REQUIRE(created.exit_code == 0);
+  t.room = json_lines(created.out).back()["room"].get<std::string>();
+  REQUIRE(t.alice({"add", "--room", t.room, "--handle", bob_handle}).exit_code == 0);
+  return t;
 }
 
 }  // namespace
@@ -133,15 +167,7 @@ TEST_CASE("integration: hearth-cli keeps a message sent while the relay is down 
   TempDir tmp;
   std::filesystem::create_directories(tmp.path() / "relay");
   RelayProcess relay(tmp.path() / "relay");
-  const auto invites = relay.invites(2);
-  const Cli alice{tmp.path() / "alice"};
-  const Cli bob{tmp.path() / "bob"};
-  REQUIRE(alice({"register", "--invite", invites[0], "--handle", "alice"}).exit_code == 0);
-  REQUIRE(bob({"register", "--invite", invites[1], "--handle", "bob"}).exit_code == 0);
-  auto created = alice({"create-room"});
-  REQUIRE(created.exit_code == 0);
-  const auto room = json_lines(created.out).back()["room"].get<std::string>();
-  REQUIRE(alice({"add", "--room", room, "--handle", "bob"}).exit_code == 0);
+  const auto [alice, bob, room] = two_in_a_room(tmp.path(), relay, "alice", "bob");
   // Bob has not synced since he was added: send learns about the room first.
   REQUIRE(bob({"send", "--room", room, "hi alice"}).exit_code == 0);
 
@@ -169,4 +195,74 @@ TEST_CASE("integration: hearth-cli keeps a message sent while the relay is down 
     if (j["type"] == "message") texts.push_back(j["text"]);
   }
   CHECK(texts == std::vector<std::string>{"written while the relay was down"});
+}
+
+namespace {
+
+/// Sets an environment variable for the children started in its scope.
+struct ScopedEnv {
+  const char* name;
+  ScopedEnv(const char* n, const std::string& value) : name(n) { ::setenv(n, value.c_str(), 1); }
+  ~ScopedEnv() { ::unsetenv(name); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+};
+
+}  // namespace
+
+TEST_CASE("integration: hearth-cli profiles are sealed under their passphrase", "[integration][cli]") {
+  TempDir tmp;
+  std::filesystem::create_directories(tmp.path() / "relay");
+  RelayProcess relay(tmp.path() / "relay");
+  const auto [alice, bob, room] = two_in_a_room(tmp.path(), relay, "dr-alice-sealed", "dr-bob-sealed");
+  const std::string text = "I still think about the patient in bed four";
+  REQUIRE(alice({"send", "--room", room, text}).exit_code == 0);
+  REQUIRE(bob({"tail", "--room", room, "--count", "1"}).exit_code == 0);
+
+  for (const auto& who : {alice.profile, bob.profile}) {
+    const Bytes db = test::file_bytes(who / "profile.db");
+    REQUIRE_FALSE(db.empty());
+    CHECK_FALSE(test::contains(db, text));
+    CHECK_FALSE(test::contains(db, "dr-alice-sealed"));
+    CHECK_FALSE(test::contains(db, "dr-bob-sealed"));
+  }
+
+  // A wrong passphrase: exit 4, the code named, and nothing else said.
+  const auto wrong_file = tmp.path() / "wrong.passphrase";
+  std::ofstream(wrong_file) << "not bob's passphrase\n";
+  auto wrong = run(cli(), {"--profile", bob.profile.string(), "--passphrase-file", wrong_file.string(), "--json",
+                           "--timeout", "15", "rooms"},
+                   kCliTimeout);
+  CHECK(wrong.exit_code == 4);
+  CHECK(wrong.err.find("Passphrase") != std::string::npos);
+  CHECK(wrong.out.find(room) == std::string::npos);
+
+  // No file, no variable, no terminal: refused with the ways to give one.
+  auto none = run(cli(), {"--profile", bob.profile.string(), "--json", "rooms"}, kCliTimeout);
+  CHECK(none.exit_code == 4);
+  CHECK(none.err.find("HEARTH_PASSPHRASE") != std::string::npos);
+
+  // The passphrase from the environment, and a change of it.
+  const auto old_passphrase = "passphrase of bob";
+  const auto new_file = tmp.path() / "new.passphrase";
+  std::ofstream(new_file) << "bob's new passphrase\n";
+  {
+    const ScopedEnv env("HEARTH_PASSPHRASE", old_passphrase);
+    auto by_env = run(cli(), {"--profile", bob.profile.string(), "--json", "rooms"}, kCliTimeout);
+    CHECK(by_env.exit_code == 0);
+    CHECK(by_env.out.find(room) != std::string::npos);
+    auto changed = run(cli(), {"--profile", bob.profile.string(), "--json", "change-passphrase",
+                               "--new-passphrase-file", new_file.string()},
+                       kCliTimeout);
+    REQUIRE(changed.exit_code == 0);
+    CHECK(json_lines(changed.out).back()["type"] == "passphrase_changed");
+    auto old_refused = run(cli(), {"--profile", bob.profile.string(), "--json", "rooms"}, kCliTimeout);
+    CHECK(old_refused.exit_code == 4);
+  }
+  // The history opens under the new passphrase.
+  auto history = run(cli(), {"--profile", bob.profile.string(), "--passphrase-file", new_file.string(), "--json",
+                             "history", "--room", room},
+                     kCliTimeout);
+  CHECK(history.exit_code == 0);
+  CHECK(history.out.find(text) != std::string::npos);
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "client/core/engine.h"
+#include "tests/support/profile.h"
 #include "tests/support/temp_dir.h"
 
 namespace hearth::test {
@@ -79,6 +80,7 @@ inline client::EngineOptions options(bool reconnect = true) {
   o.reconnect = reconnect;
   o.connect_timeout = std::chrono::milliseconds(5'000);
   o.request_timeout = std::chrono::milliseconds(10'000);
+  o.profile_kdf = test::kTestKdf;
   return o;
 }
 
@@ -89,7 +91,7 @@ struct Client {
   Seen seen;
 
   void open(bool reconnect = true) {
-    auto e = client::Engine::open_profile(dir, options(reconnect));
+    auto e = client::Engine::open_profile(dir, test::kTestPassphrase, options(reconnect));
     REQUIRE(e);
     engine = std::move(*e);
   }

@@ -6,6 +6,7 @@
 #include "client/core/engine.h"
 #include "client/core/memory_store.h"
 #include "client/core/sqlite_store.h"
+#include "tests/support/profile.h"
 #include "tests/support/temp_dir.h"
 
 using namespace hearth;
@@ -41,6 +42,7 @@ EngineOptions one_shot() {
   EngineOptions o;
   o.reconnect = false;
   o.connect_timeout = 2'000ms;
+  o.profile_kdf = test::kTestKdf;
   return o;
 }
 
@@ -67,18 +69,18 @@ TEST_CASE("engine: the outbox survives an engine restart with the same envelope 
   test::TempDir dir;
   EnvelopeId first_id;
   {
-    auto e = Engine::open_profile(dir.path(), one_shot());
+    auto e = Engine::open_profile(dir.path(), test::kTestPassphrase, one_shot());
     REQUIRE(e);
     // Seed the profile through a store of its own before the engine uses it.
   }
   {
-    auto s = SqliteStore::open(dir.path() / kProfileDbName);
+    auto s = SqliteStore::open(dir.path() / kProfileDbName, test::kTestPassphrase, test::kTestKdf);
     REQUIRE(s);
     REQUIRE((*s)->save_profile(ProfileInfo{"127.0.0.1", 1, Bytes(32, 1), AccountId{Bytes(16, 7)}, "dr-a"}));
     REQUIRE((*s)->put_room(RoomRecord{kRoom, Epoch{0}, wire::Role::Member, RoomStatus::Active, Seq{}}));
   }
   {
-    auto e = Engine::open_profile(dir.path(), one_shot());
+    auto e = Engine::open_profile(dir.path(), test::kTestPassphrase, one_shot());
     REQUIRE(e);
     auto f = (*e)->send_text(kRoom, "survives");
     auto pending = get((*e)->outbox());
@@ -87,7 +89,7 @@ TEST_CASE("engine: the outbox survives an engine restart with the same envelope 
     first_id = (*pending)[0].envelope_id;
     (*e)->stop();
   }
-  auto e = Engine::open_profile(dir.path(), one_shot());
+  auto e = Engine::open_profile(dir.path(), test::kTestPassphrase, one_shot());
   REQUIRE(e);
   auto pending = get((*e)->outbox());
   REQUIRE(pending);

@@ -6,6 +6,8 @@
 #include "client/core/memory_store.h"
 #include "client/core/sqlite_store.h"
 #include "common/store/database.h"
+#include "tests/support/file_bytes.h"
+#include "tests/support/profile.h"
 #include "tests/support/temp_dir.h"
 
 using namespace hearth;
@@ -20,7 +22,7 @@ struct MemoryFactory {
 struct SqliteFactory {
   test::TempDir dir;
   std::unique_ptr<LocalStore> make() {
-    auto s = SqliteStore::open(dir.path() / kProfileDbName);
+    auto s = SqliteStore::open(dir.path() / kProfileDbName, test::kTestPassphrase, test::kTestKdf);
     REQUIRE(s);
     return std::move(*s);
   }
@@ -139,13 +141,13 @@ TEST_CASE("sqlite store: outbox, cursors and identity survive closing and reopen
   const auto file = dir.path() / kProfileDbName;
   PendingSend p{EnvelopeId{Bytes(16, 7)}, room(1), to_bytes("still here"), 42};
   {
-    auto s = SqliteStore::open(file);
+    auto s = SqliteStore::open(file, test::kTestPassphrase, test::kTestKdf);
     REQUIRE(s);
     REQUIRE((*s)->save_identity_seed(Bytes(32, 9)));
     REQUIRE((*s)->outbox_add(p));
     REQUIRE((*s)->store_delivery(deliver(room(1), 3, "x"), active(room(1), 3)));
   }
-  auto s = SqliteStore::open(file);
+  auto s = SqliteStore::open(file, test::kTestPassphrase, test::kTestKdf);
   REQUIRE(s);
   auto all = (*s)->outbox().value();
   REQUIRE(all.size() == 1);
@@ -158,7 +160,7 @@ TEST_CASE("sqlite store: a profile written by newer code is refused, a corrupt o
   test::TempDir dir;
   const auto file = dir.path() / kProfileDbName;
   {
-    auto s = SqliteStore::open(file);
+    auto s = SqliteStore::open(file, test::kTestPassphrase, test::kTestKdf);
     REQUIRE(s);
   }
   {
@@ -166,7 +168,7 @@ TEST_CASE("sqlite store: a profile written by newer code is refused, a corrupt o
     REQUIRE(db);
     REQUIRE(db->exec("PRAGMA user_version = " + std::to_string(kProfileSchemaVersion + 1)));
   }
-  auto newer = SqliteStore::open(file);
+  auto newer = SqliteStore::open(file, test::kTestPassphrase, test::kTestKdf);
   REQUIRE_FALSE(newer);
   CHECK(newer.error().code == store::StoreCode::SchemaTooNew);
 
@@ -175,7 +177,7 @@ TEST_CASE("sqlite store: a profile written by newer code is refused, a corrupt o
     std::ofstream out(garbage, std::ios::binary);
     out << std::string(2048, 'z');
   }
-  auto bad = SqliteStore::open(garbage);
+  auto bad = SqliteStore::open(garbage, test::kTestPassphrase, test::kTestKdf);
   REQUIRE_FALSE(bad);
   CHECK(bad.error().code == store::StoreCode::NotADatabase);
 }
@@ -198,4 +200,178 @@ TEMPLATE_TEST_CASE("local store: our own sent envelope is history, and its echo 
   CHECK(s->store_delivery(own, active(r, 3)).value() == DeliveryOutcome::Duplicate);
   CHECK(s->room(r).value()->cursor.v == 3);
   CHECK(s->envelopes(r, Seq{0}, 10).value().size() == 3);
+}
+
+namespace {
+
+// The profile file as version 1 wrote it: everything in clear.
+constexpr const char* kVersion1Sql = R"sql(
+CREATE TABLE identity (id INTEGER PRIMARY KEY CHECK (id = 1), ed25519_seed BLOB NOT NULL);
+CREATE TABLE profile (id INTEGER PRIMARY KEY CHECK (id = 1), relay_host TEXT NOT NULL,
+  relay_port INTEGER NOT NULL, spki_pin BLOB NOT NULL, account_id BLOB NOT NULL, handle TEXT NOT NULL);
+CREATE TABLE rooms (room_id BLOB PRIMARY KEY, epoch INTEGER NOT NULL, role INTEGER NOT NULL,
+  status INTEGER NOT NULL, cursor INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE envelopes (room_id BLOB NOT NULL, seq INTEGER NOT NULL, kind INTEGER NOT NULL,
+  sender BLOB NOT NULL, envelope_id BLOB NOT NULL, epoch INTEGER NOT NULL, timestamp_ms INTEGER NOT NULL,
+  payload BLOB NOT NULL, PRIMARY KEY (room_id, seq)) WITHOUT ROWID;
+CREATE TABLE outbox (position INTEGER PRIMARY KEY AUTOINCREMENT, envelope_id BLOB NOT NULL UNIQUE,
+  room_id BLOB NOT NULL, payload BLOB NOT NULL, created_ms INTEGER NOT NULL);
+INSERT INTO identity VALUES (1, x'5151515151515151515151515151515151515151515151515151515151515151');
+INSERT INTO profile VALUES (1, 'relay.st-elsewhere.example', 7443, x'1111', x'2222', 'dr-version-one');
+INSERT INTO rooms VALUES (x'01010101010101010101010101010101', 0, 0, 1, 2);
+INSERT INTO envelopes VALUES (x'01010101010101010101010101010101', 1, 1, x'aa', x'01', 0, 1001,
+  CAST('what the family said in the corridor' AS BLOB));
+INSERT INTO envelopes VALUES (x'01010101010101010101010101010101', 2, 1, x'aa', x'02', 0, 1002,
+  CAST('I keep replaying the handover' AS BLOB));
+INSERT INTO outbox(envelope_id, room_id, payload, created_ms) VALUES (x'03', x'01010101010101010101010101010101',
+  CAST('not sent before the upgrade' AS BLOB), 5);
+PRAGMA user_version = 1;
+)sql";
+
+}  // namespace
+
+TEST_CASE("sqlite store: a wrong passphrase opens nothing and changes nothing", "[client][store]") {
+  test::TempDir dir;
+  const auto file = dir.path() / kProfileDbName;
+  {
+    auto s = SqliteStore::open(file, test::kTestPassphrase, test::kTestKdf);
+    REQUIRE(s);
+    REQUIRE((*s)->save_identity_seed(Bytes(32, 4)));
+  }
+  const Bytes before = test::file_bytes(file);
+  auto wrong = SqliteStore::open(file, "not the passphrase", test::kTestKdf);
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().code == store::StoreCode::WrongPassphrase);
+  auto empty = SqliteStore::open(file, "", test::kTestKdf);
+  REQUIRE_FALSE(empty);
+  CHECK(empty.error().code == store::StoreCode::InvalidPassphrase);
+  CHECK(test::file_bytes(file) == before);
+  auto right = SqliteStore::open(file, test::kTestPassphrase, test::kTestKdf);
+  REQUIRE(right);
+  CHECK((*right)->identity_seed().value() == Bytes(32, 4));
+}
+
+TEST_CASE("sqlite store: texts, handle and seed never reach the file in clear, nor stay after deletion",
+          "[client][store]") {
+  test::TempDir dir;
+  const auto file = dir.path() / kProfileDbName;
+  const std::string_view texts[] = {"I froze during the resuscitation", "nobody asked how I was doing"};
+  const std::string_view draft = "draft I have not sent yet";
+  const ProfileInfo p{"relay.hospital.example", 7443, Bytes(32, 0x11), AccountId{Bytes(16, 0x22)}, "dr-confidential"};
+  const Bytes seed(32, 0x7c);
+  {
+    auto s = SqliteStore::open(file, test::kTestPassphrase, test::kTestKdf);
+    REQUIRE(s);
+    REQUIRE((*s)->save_profile(p));
+    REQUIRE((*s)->save_identity_seed(seed));
+    REQUIRE((*s)->store_delivery(deliver(room(1), 1, texts[0]), active(room(1), 1)));
+    REQUIRE((*s)->store_delivery(deliver(room(1), 2, texts[1]), active(room(1), 2)));
+    REQUIRE((*s)->outbox_add(PendingSend{EnvelopeId{Bytes(16, 9)}, room(1), to_bytes(draft), 3}));
+    const Bytes bytes = test::file_bytes(file);
+    for (auto t : texts) CHECK_FALSE(test::contains(bytes, t));
+    CHECK_FALSE(test::contains(bytes, draft));
+    CHECK_FALSE(test::contains(bytes, p.handle));
+    CHECK_FALSE(test::contains(bytes, p.relay_host));
+    CHECK_FALSE(test::contains(bytes, seed));
+    REQUIRE((*s)->outbox_remove(EnvelopeId{Bytes(16, 9)}));
+  }
+  // No journal or WAL is left beside the file, holding older pages.
+  CHECK_FALSE(std::filesystem::exists(dir.path() / (std::string(kProfileDbName) + "-journal")));
+  CHECK_FALSE(std::filesystem::exists(dir.path() / (std::string(kProfileDbName) + "-wal")));
+  auto s = SqliteStore::open(file, test::kTestPassphrase, test::kTestKdf);
+  REQUIRE(s);
+  CHECK((*s)->outbox().value().empty());
+  CHECK((*s)->profile().value() == p);
+  auto env = (*s)->envelopes(room(1), Seq{0}, 10).value();
+  REQUIRE(env.size() == 2);
+  CHECK(to_string_bytes(env[1].payload) == texts[1]);
+}
+
+TEST_CASE("sqlite store: a version-1 file is sealed on first open and reads back whole", "[client][store]") {
+  test::TempDir dir;
+  const auto file = dir.path() / kProfileDbName;
+  {
+    auto db = store::Database::open(file);
+    REQUIRE(db);
+    REQUIRE(db->exec(kVersion1Sql));
+  }
+  REQUIRE(test::contains(test::file_bytes(file), "what the family said in the corridor"));
+  {
+    auto s = SqliteStore::open(file, test::kTestPassphrase, test::kTestKdf);
+    REQUIRE(s);
+    auto profile = (*s)->profile().value();
+    REQUIRE(profile);
+    CHECK(profile->relay_host == "relay.st-elsewhere.example");
+    CHECK(profile->relay_port == 7443);
+    CHECK(profile->handle == "dr-version-one");
+    CHECK(profile->account == AccountId{Bytes{0x22, 0x22}});
+    CHECK((*s)->identity_seed().value() == Bytes(32, 0x51));
+    CHECK((*s)->room(room(1)).value()->cursor.v == 2);
+    auto env = (*s)->envelopes(room(1), Seq{0}, 10).value();
+    REQUIRE(env.size() == 2);
+    CHECK(to_string_bytes(env[0].payload) == "what the family said in the corridor");
+    CHECK(to_string_bytes(env[1].payload) == "I keep replaying the handover");
+    CHECK(env[1].timestamp_ms == 1002);
+    auto outbox = (*s)->outbox().value();
+    REQUIRE(outbox.size() == 1);
+    CHECK(to_string_bytes(outbox[0].payload) == "not sent before the upgrade");
+  }
+  const Bytes bytes = test::file_bytes(file);
+  CHECK_FALSE(test::contains(bytes, "what the family said in the corridor"));
+  CHECK_FALSE(test::contains(bytes, "I keep replaying the handover"));
+  CHECK_FALSE(test::contains(bytes, "not sent before the upgrade"));
+  CHECK_FALSE(test::contains(bytes, "dr-version-one"));
+  CHECK_FALSE(test::contains(bytes, "relay.st-elsewhere.example"));
+  const Bytes seed(32, 0x51);
+  CHECK_FALSE(test::contains(bytes, seed));
+  // The second open unlocks the key the first one made.
+  auto wrong = SqliteStore::open(file, "another passphrase", test::kTestKdf);
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().code == store::StoreCode::WrongPassphrase);
+}
+
+TEST_CASE("sqlite store: a sealed row moved to another place does not open", "[client][store]") {
+  test::TempDir dir;
+  const auto file = dir.path() / kProfileDbName;
+  {
+    auto s = SqliteStore::open(file, test::kTestPassphrase, test::kTestKdf);
+    REQUIRE(s);
+    REQUIRE((*s)->store_delivery(deliver(room(1), 1, "first"), active(room(1), 1)));
+    REQUIRE((*s)->store_delivery(deliver(room(1), 2, "second"), active(room(1), 2)));
+  }
+  {
+    // Someone with write access to the file swaps two payloads.
+    auto db = store::Database::open(file);
+    REQUIRE(db);
+    REQUIRE(db->exec("UPDATE envelopes SET seq = 3 WHERE seq = 1"));
+    REQUIRE(db->exec("UPDATE envelopes SET seq = 1 WHERE seq = 2"));
+    REQUIRE(db->exec("UPDATE envelopes SET seq = 2 WHERE seq = 3"));
+  }
+  auto s = SqliteStore::open(file, test::kTestPassphrase, test::kTestKdf);
+  REQUIRE(s);
+  auto env = (*s)->envelopes(room(1), Seq{0}, 10);
+  REQUIRE_FALSE(env);
+  CHECK(env.error().code == store::StoreCode::Undecryptable);
+}
+
+TEST_CASE("sqlite store: a changed passphrase opens the same profile, the old one no longer does",
+          "[client][store]") {
+  test::TempDir dir;
+  const auto file = dir.path() / kProfileDbName;
+  {
+    auto s = SqliteStore::open(file, test::kTestPassphrase, test::kTestKdf);
+    REQUIRE(s);
+    REQUIRE((*s)->save_identity_seed(Bytes(32, 8)));
+    auto bad = (*s)->change_passphrase("", test::kTestKdf);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().code == store::StoreCode::InvalidPassphrase);
+    REQUIRE((*s)->change_passphrase("the new passphrase", test::kTestKdf));
+    CHECK((*s)->identity_seed().value() == Bytes(32, 8));
+  }
+  auto old = SqliteStore::open(file, test::kTestPassphrase, test::kTestKdf);
+  REQUIRE_FALSE(old);
+  CHECK(old.error().code == store::StoreCode::WrongPassphrase);
+  auto s = SqliteStore::open(file, "the new passphrase", test::kTestKdf);
+  REQUIRE(s);
+  CHECK((*s)->identity_seed().value() == Bytes(32, 8));
 }
