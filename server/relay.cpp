@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/crypto/crypto.h"
+#include "common/mls/identity.h"
 #include "common/wire/auth.h"
 #include "common/wire/codec.h"
 #include "server/core/limits.h"
@@ -341,10 +342,40 @@ void Relay::on_publish_keys(Session& s, std::uint64_t rid, wire::PublishKeys&& m
     reply_error(s, rid, ErrorCode::QuotaExceeded, "too many key packages");
     return;
   }
+  const AccountEntry* entry = directory_.find(*account);
+  if (entry == nullptr) {
+    reply_error(s, rid, ErrorCode::Internal, "the logged-in account is not in the directory");
+    return;
+  }
+  // Each package must be this account's, valid now: the relay is what keeps
+  // a device from handing out packages that would put someone else's key,
+  // or no valid key at all, into a room.
+  const auto now_s = static_cast<std::uint64_t>(now_ms() / 1000);
+  auto check = [&](const Bytes& data, const std::string& which) -> std::optional<PublishedKeyPackage> {
+    auto kp = mls::check_account_key_package(data, account->v, entry->identity_key, now_s);
+    if (!kp) {
+      reply_error(s, rid, ErrorCode::InvalidKeyPackage, which + ": " + mls::to_string(kp.error()));
+      return std::nullopt;
+    }
+    return PublishedKeyPackage{data, kp->not_after};
+  };
+  std::vector<PublishedKeyPackage> packages;
+  packages.reserve(m.key_packages.size());
+  for (std::size_t i = 0; i < m.key_packages.size(); ++i) {
+    auto p = check(m.key_packages[i], "key package " + std::to_string(i));
+    if (!p) return;
+    packages.push_back(std::move(*p));
+  }
+  std::optional<PublishedKeyPackage> last_resort;
+  if (m.last_resort) {
+    last_resort = check(*m.last_resort, "the last-resort key package");
+    if (!last_resort) return;
+  }
   s.begin_request();
   db_->submit_value<std::optional<std::uint32_t>>(
-      [account = *account, m = std::move(m)](RelayStore& store) {
-        return store.add_key_packages(account, m.key_packages, m.last_resort, kMaxKeyPackageStock);
+      [account = *account, packages = std::move(packages), last_resort = std::move(last_resort),
+       now_s](RelayStore& store) {
+        return store.add_key_packages(account, packages, last_resort, kMaxKeyPackageStock, now_s);
       },
       [this, self = s.shared_from_this(), rid](std::optional<std::uint32_t> stock) {
         self->end_request();
@@ -373,7 +404,9 @@ void Relay::on_fetch_key_package(Session& s, std::uint64_t rid, const wire::Fetc
   }
   s.begin_request();
   db_->submit_value<std::optional<KeyPackageTaken>>(
-      [account = m.account](RelayStore& store) { return store.take_key_package(account); },
+      [account = m.account, now_s = static_cast<std::uint64_t>(now_ms() / 1000)](RelayStore& store) {
+        return store.take_key_package(account, now_s);
+      },
       [this, self = s.shared_from_this(), rid, account = m.account,
        key = target->identity_key](std::optional<KeyPackageTaken> taken) {
         self->end_request();

@@ -91,7 +91,17 @@ CREATE TABLE envelopes(
 );
 )sql";
 
-constexpr std::array<store::Migration, 1> kMigrations{{{1, kSchemaV1}}};
+// Version 2 validates KeyPackages on upload and keeps their expiry. What
+// version 1 stored was never checked (clients published placeholders), so it
+// is dropped: clients publish fresh packages at their next login.
+constexpr const char* kSchemaV2 = R"sql(
+DELETE FROM key_packages;
+DELETE FROM last_resort;
+ALTER TABLE key_packages ADD COLUMN not_after INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE last_resort ADD COLUMN not_after INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+constexpr std::array<store::Migration, 2> kMigrations{{{1, kSchemaV1}, {2, kSchemaV2}}};
 static_assert(kMigrations.size() == kSchemaVersion);
 
 // Statement cache slots.
@@ -101,6 +111,7 @@ enum Slot : std::size_t {
   kUseInvite,
   kInsertAccount,
   kCountPackages,
+  kDeleteExpiredPackages,
   kInsertPackage,
   kUpsertLastResort,
   kOldestPackage,
@@ -339,10 +350,18 @@ StoreResult<void> RelayStore::insert_account(const AccountRow& a, std::int64_t n
   return (*st)->run();
 }
 
-StoreResult<std::optional<std::uint32_t>> RelayStore::add_key_packages(const AccountId& account,
-                                                                       const std::vector<Bytes>& packages,
-                                                                       const std::optional<Bytes>& last_resort,
-                                                                       std::size_t max_stock) {
+StoreResult<void> RelayStore::drop_expired_key_packages(const AccountId& account, std::uint64_t now_s) {
+  auto del = cached(kDeleteExpiredPackages, "DELETE FROM key_packages WHERE account = ?1 AND not_after < ?2");
+  if (!del) return fail(std::move(del.error()));
+  HEARTH_TRY((*del)->bind_blob(1, account.v));
+  HEARTH_TRY((*del)->bind_int64(2, to_i64(now_s)));
+  return (*del)->run();
+}
+
+StoreResult<std::optional<std::uint32_t>> RelayStore::add_key_packages(
+    const AccountId& account, const std::vector<PublishedKeyPackage>& packages,
+    const std::optional<PublishedKeyPackage>& last_resort, std::size_t max_stock, std::uint64_t now_s) {
+  HEARTH_TRY(drop_expired_key_packages(account, now_s));
   auto count = cached(kCountPackages, "SELECT count(*) FROM key_packages WHERE account = ?1");
   if (!count) return fail(std::move(count.error()));
   HEARTH_TRY((*count)->bind_blob(1, account.v));
@@ -352,25 +371,29 @@ StoreResult<std::optional<std::uint32_t>> RelayStore::add_key_packages(const Acc
   (*count)->reset();
   if (have + packages.size() > max_stock) return std::optional<std::uint32_t>{};
   for (const auto& kp : packages) {
-    auto ins = cached(kInsertPackage, "INSERT INTO key_packages(account, data) VALUES(?1, ?2)");
+    auto ins = cached(kInsertPackage, "INSERT INTO key_packages(account, data, not_after) VALUES(?1, ?2, ?3)");
     if (!ins) return fail(std::move(ins.error()));
     HEARTH_TRY((*ins)->bind_blob(1, account.v));
-    HEARTH_TRY((*ins)->bind_blob(2, kp));
+    HEARTH_TRY((*ins)->bind_blob(2, kp.data));
+    HEARTH_TRY((*ins)->bind_int64(3, to_i64(kp.not_after_s)));
     HEARTH_TRY((*ins)->run());
   }
   if (last_resort) {
     auto up = cached(kUpsertLastResort,
-                     "INSERT INTO last_resort(account, data) VALUES(?1, ?2)"
-                     " ON CONFLICT(account) DO UPDATE SET data = excluded.data");
+                     "INSERT INTO last_resort(account, data, not_after) VALUES(?1, ?2, ?3)"
+                     " ON CONFLICT(account) DO UPDATE SET data = excluded.data, not_after = excluded.not_after");
     if (!up) return fail(std::move(up.error()));
     HEARTH_TRY((*up)->bind_blob(1, account.v));
-    HEARTH_TRY((*up)->bind_blob(2, *last_resort));
+    HEARTH_TRY((*up)->bind_blob(2, last_resort->data));
+    HEARTH_TRY((*up)->bind_int64(3, to_i64(last_resort->not_after_s)));
     HEARTH_TRY((*up)->run());
   }
   return std::optional<std::uint32_t>{static_cast<std::uint32_t>(have + packages.size())};
 }
 
-StoreResult<std::optional<KeyPackageTaken>> RelayStore::take_key_package(const AccountId& account) {
+StoreResult<std::optional<KeyPackageTaken>> RelayStore::take_key_package(const AccountId& account,
+                                                                          std::uint64_t now_s) {
+  HEARTH_TRY(drop_expired_key_packages(account, now_s));
   auto oldest = cached(kOldestPackage, "SELECT id, data FROM key_packages WHERE account = ?1 ORDER BY id LIMIT 1");
   if (!oldest) return fail(std::move(oldest.error()));
   HEARTH_TRY((*oldest)->bind_blob(1, account.v));
@@ -387,9 +410,10 @@ StoreResult<std::optional<KeyPackageTaken>> RelayStore::take_key_package(const A
     return std::optional<KeyPackageTaken>{std::move(taken)};
   }
   (*oldest)->reset();
-  auto lr = cached(kLastResort, "SELECT data FROM last_resort WHERE account = ?1");
+  auto lr = cached(kLastResort, "SELECT data FROM last_resort WHERE account = ?1 AND not_after >= ?2");
   if (!lr) return fail(std::move(lr.error()));
   HEARTH_TRY((*lr)->bind_blob(1, account.v));
+  HEARTH_TRY((*lr)->bind_int64(2, to_i64(now_s)));
   s = (*lr)->step();
   if (!s) return fail(std::move(s.error()));
   if (*s != Step::Row) return std::optional<KeyPackageTaken>{};

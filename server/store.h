@@ -22,7 +22,7 @@
 namespace hearth::relay {
 
 /// The schema version this relay writes.
-inline constexpr std::int64_t kSchemaVersion = 1;
+inline constexpr std::int64_t kSchemaVersion = 2;
 /// The database file inside the data directory.
 inline constexpr const char* kDatabaseFileName = "relay.sqlite3";
 
@@ -70,6 +70,12 @@ struct LoadedState {
 
 enum class InviteCheck { Consumed, Invalid };
 
+/// A KeyPackage the relay checked, with its expiry (Unix seconds).
+struct PublishedKeyPackage {
+  Bytes data;
+  std::uint64_t not_after_s = 0;
+};
+
 struct KeyPackageTaken {
   Bytes key_package;
   bool last_resort = false;
@@ -95,13 +101,17 @@ class RelayStore {
   [[nodiscard]] store::StoreResult<void> insert_account(const AccountRow& account, std::int64_t now_ms);
 
   // ---- key directory
-  /// Adds one-time packages (and replaces the last-resort one when given).
-  /// Returns the new stock, or nullopt (nothing stored) when it would exceed `max_stock`.
+  /// Drops the account's packages expired at `now_s`, then adds one-time
+  /// packages (and replaces the last-resort one when given). Returns the new
+  /// stock of unexpired one-time packages, or nullopt (nothing stored) when
+  /// it would exceed `max_stock`.
   [[nodiscard]] store::StoreResult<std::optional<std::uint32_t>> add_key_packages(
-      const AccountId& account, const std::vector<Bytes>& packages, const std::optional<Bytes>& last_resort,
-      std::size_t max_stock);
-  /// Removes and returns the oldest one-time package, else the last-resort one.
-  [[nodiscard]] store::StoreResult<std::optional<KeyPackageTaken>> take_key_package(const AccountId& account);
+      const AccountId& account, const std::vector<PublishedKeyPackage>& packages,
+      const std::optional<PublishedKeyPackage>& last_resort, std::size_t max_stock, std::uint64_t now_s);
+  /// Removes and returns the oldest unexpired one-time package, else the
+  /// last-resort one while it is unexpired; drops expired ones on the way.
+  [[nodiscard]] store::StoreResult<std::optional<KeyPackageTaken>> take_key_package(const AccountId& account,
+                                                                                  std::uint64_t now_s);
 
   // ---- rooms
   [[nodiscard]] store::StoreResult<void> insert_room(const RoomState& room, const AccountId& creator,
@@ -129,6 +139,7 @@ class RelayStore {
   explicit RelayStore(store::Database db) : db_(std::move(db)) {}
   [[nodiscard]] static store::StoreResult<RelayStore> finish_open(store::StoreResult<store::Database> db);
   [[nodiscard]] store::StoreResult<store::Statement*> cached(std::size_t slot, std::string_view sql);
+  [[nodiscard]] store::StoreResult<void> drop_expired_key_packages(const AccountId& account, std::uint64_t now_s);
 
   store::Database db_;
   std::vector<std::optional<store::Statement>> statements_;

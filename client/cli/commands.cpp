@@ -228,6 +228,14 @@ bool print_event(Session& s, const client::Event& e, const std::optional<RoomId>
             return false;
           },
           [&](const client::Synced&) { return false; },
+          [&](const client::KeyPackagesPublished& k) {
+            if (out.json()) {
+              out.emit(json{{"type", "key_packages_published"}, {"stock", k.stock}, {"added", k.added},
+                            {"last_resort", k.last_resort}},
+                       "");
+            }
+            return false;
+          },
           [&](const client::ErrorEvent& err) {
             json j{{"type", "error"}, {"error", client::to_string(err.error.code)}, {"message", err.error.detail}};
             if (err.error.relay) j["relay_code"] = wire::to_string(err.error.relay->code);
@@ -263,7 +271,10 @@ Exit cmd_register(const Globals& g, const std::string& invite, const std::string
   if (!r) return s.out().error(r.error());
   // Registration also logs in and syncs; wait for that so the profile is complete.
   if (auto e = s.start()) return *e;
-  s.out().emit(json{{"type", "registered"}, {"account", r->hex()}, {"handle", handle}},
+  // And for the first KeyPackages: until they are at the relay nobody can add us.
+  auto keys = s.wait_for(s.engine().top_up_key_packages());
+  if (!keys) return s.out().error(keys.error());
+  s.out().emit(json{{"type", "registered"}, {"account", r->hex()}, {"handle", handle}, {"key_packages", keys->relay_stock}},
                "registered as " + handle + " (account " + r->hex() + ")");
   return Exit::Ok;
 }

@@ -153,14 +153,7 @@ std::future<ClientResult<AccountId>> Engine::register_account(std::string invite
 
 std::future<ClientResult<void>> Engine::start() {
   Impl* impl = impl_.get();
-  auto promise = std::make_shared<std::promise<ClientResult<void>>>();
-  auto future = promise->get_future();
-  std::lock_guard lock(impl->stop_mutex_);
-  if (impl->stopped_) {
-    promise->set_value(fail(ClientError{ClientCode::Stopped, "the engine is stopped"}));
-    return future;
-  }
-  asio::post(impl->io_, [impl, promise] {
+  return impl->defer<void>([impl](Impl::PromisePtr<void> promise) {
     if (impl->online_) {
       promise->set_value(ClientResult<void>{});
       return;
@@ -173,7 +166,6 @@ std::future<ClientResult<void>> Engine::start() {
     impl->start_waiters_.push_back(std::move(*promise));
     impl->start_session();
   });
-  return future;
 }
 
 std::future<ClientResult<RoomId>> Engine::create_room(std::uint64_t lifetime_ms) {
@@ -239,27 +231,12 @@ std::future<ClientResult<void>> Engine::close_room(RoomId room) {
   });
 }
 
-namespace {
-
-template <class T>
-ClientResult<T> as(ClientResult<wire::Message> r, const char* name) {
-  if (!r) return fail(std::move(r.error()));
-  if (auto* v = std::get_if<T>(&*r)) return std::move(*v);
-  return fail(ClientError{ClientCode::Protocol, std::string("expected ") + name + ", the relay sent " + wire::kind_name(*r)});
-}
-
-ClientError store_error(const StoreError& e, const char* what) {
-  return ClientError{ClientCode::Store, std::string(what) + ": " + store::to_string(e.code) + ": " + e.detail};
-}
-
-}  // namespace
-
 std::future<ClientResult<wire::Roster>> Engine::roster(RoomId room) {
   Impl* impl = impl_.get();
   return impl->spawn<wire::Roster>([impl, room = std::move(room)]() -> asio::awaitable<ClientResult<wire::Roster>> {
     wire::Message msg = wire::GetRoster{room};
     auto r = co_await impl->request(std::move(msg));
-    co_return as<wire::Roster>(std::move(r), "Roster");
+    co_return expect<wire::Roster>(std::move(r), "Roster");
   });
 }
 
@@ -268,26 +245,12 @@ std::future<ClientResult<wire::AccountInfo>> Engine::lookup(std::string handle) 
   return impl->spawn<wire::AccountInfo>([impl, handle = std::move(handle)] { return impl->lookup(handle); });
 }
 
-std::future<ClientResult<wire::PublishKeysOk>> Engine::publish_keys(std::vector<Bytes> key_packages,
-                                                                    std::optional<Bytes> last_resort) {
-  Impl* impl = impl_.get();
-  return impl->spawn<wire::PublishKeysOk>(
-      [impl, kps = std::move(key_packages), lr = std::move(last_resort)]() -> asio::awaitable<ClientResult<wire::PublishKeysOk>> {
-        if (kps.size() > wire::kMaxListItems) {
-          co_return fail(ClientError{ClientCode::InvalidArgument, "too many key packages in one request"});
-        }
-        wire::Message msg = wire::PublishKeys{kps, lr};
-        auto r = co_await impl->request(std::move(msg));
-        co_return as<wire::PublishKeysOk>(std::move(r), "PublishKeysOk");
-      });
-}
-
 std::future<ClientResult<wire::KeyPackageOk>> Engine::fetch_key_package(AccountId account) {
   Impl* impl = impl_.get();
   return impl->spawn<wire::KeyPackageOk>([impl, account = std::move(account)]() -> asio::awaitable<ClientResult<wire::KeyPackageOk>> {
     wire::Message msg = wire::FetchKeyPackage{account};
     auto r = co_await impl->request(std::move(msg));
-    co_return as<wire::KeyPackageOk>(std::move(r), "KeyPackageOk");
+    co_return expect<wire::KeyPackageOk>(std::move(r), "KeyPackageOk");
   });
 }
 

@@ -34,6 +34,7 @@
 
 #include "client/core/errors.h"
 #include "client/core/events.h"
+#include "client/core/key_packages.h"
 #include "client/core/local_store.h"
 #include "client/core/profile_key.h"
 #include "client/core/transport.h"
@@ -72,6 +73,15 @@ struct EngineOptions {
   /// Argon2id cost for wrapping the key of a profile created by
   /// open_profile(); an existing profile keeps its own. Tests lower it.
   crypto::Argon2Params profile_kdf = kDefaultProfileKdf;
+  /// How many KeyPackages to keep at the relay (key_packages.h).
+  KeyPackagePolicy key_packages;
+};
+
+/// The outcome of a KeyPackage top-up.
+struct KeyPackageStock {
+  std::uint32_t relay_stock = 0;  // one-time packages the relay holds now
+  std::uint32_t added = 0;        // published by this top-up
+  bool last_resort = false;       // a new last-resort package was published
 };
 
 struct SendReceipt {
@@ -122,8 +132,10 @@ class Engine {
   [[nodiscard]] std::future<ClientResult<void>> close_room(RoomId room);
   [[nodiscard]] std::future<ClientResult<wire::Roster>> roster(RoomId room);
   [[nodiscard]] std::future<ClientResult<wire::AccountInfo>> lookup(std::string handle);
-  [[nodiscard]] std::future<ClientResult<wire::PublishKeysOk>> publish_keys(std::vector<Bytes> key_packages,
-                                                                            std::optional<Bytes> last_resort);
+  /// Tops up our KeyPackages at the relay now (the engine also does it
+  /// after each sync and every kKeyPackageCheckInterval while online). Joins
+  /// a top-up already running.
+  [[nodiscard]] std::future<ClientResult<KeyPackageStock>> top_up_key_packages();
   [[nodiscard]] std::future<ClientResult<wire::KeyPackageOk>> fetch_key_package(AccountId account);
 
   /// Queues `text` for `room` in the outbox (durably) and sends it when

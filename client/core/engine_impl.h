@@ -23,6 +23,9 @@ namespace hearth::client {
 
 /// Tick of the housekeeping timer (request timeouts, acks, keep-alive, retries).
 inline constexpr std::chrono::milliseconds kTickInterval{100};
+/// How often the engine checks its KeyPackage stock while online (also after
+/// each sync): others' adds drain it between connections.
+inline constexpr std::chrono::milliseconds kKeyPackageCheckInterval{3'600'000};
 /// How long stop() waits for the network thread to wind down before forcing it.
 inline constexpr std::chrono::milliseconds kStopTimeout{5'000};
 
@@ -32,6 +35,20 @@ inline constexpr std::string_view kOpaqueGroupInfo = "hearth.v1.opaque-group-inf
 inline constexpr std::string_view kOpaqueHandshake = "hearth.v1.opaque-handshake";
 inline constexpr std::string_view kOpaqueWelcome = "hearth.v1.opaque-welcome";
 
+/// The answer `r` as a T, or the error it carried, or Protocol when the relay
+/// answered with something else.
+template <class T>
+ClientResult<T> expect(ClientResult<wire::Message> r, const char* name) {
+  if (!r) return fail(std::move(r.error()));
+  if (auto* v = std::get_if<T>(&*r)) return std::move(*v);
+  return fail(ClientError{ClientCode::Protocol, std::string("expected ") + name + ", the relay sent " + wire::kind_name(*r)});
+}
+
+/// A store failure as the client error a caller sees.
+inline ClientError store_error(const StoreError& e, const char* what) {
+  return ClientError{ClientCode::Store, std::string(what) + ": " + store::to_string(e.code) + ": " + e.detail};
+}
+
 class Engine::Impl {
  public:
   Impl(std::unique_ptr<LocalStore> store, EngineOptions options);
@@ -40,6 +57,12 @@ class Engine::Impl {
   /// Runs `f` on the network thread; a ready Stopped error once stopped.
   template <class T>
   std::future<ClientResult<T>> call(std::function<ClientResult<T>()> f);
+  /// Runs `f` on the network thread with the promise it completes, now or
+  /// later; a ready Stopped error once stopped.
+  template <class T>
+  using PromisePtr = std::shared_ptr<std::promise<ClientResult<T>>>;
+  template <class T>
+  std::future<ClientResult<T>> defer(std::function<void(PromisePtr<T>)> f);
   /// Runs a coroutine on the network thread and completes the future with its result.
   template <class T>
   std::future<ClientResult<T>> spawn(std::function<asio::awaitable<ClientResult<T>>()> make);
@@ -87,6 +110,12 @@ class Engine::Impl {
   void refresh_epoch_and_resend(const PendingSend& p);
   void finish_send(const PendingSend& p, ClientResult<SendReceipt> r);
 
+  // KeyPackages (engine_keys.cpp)
+  using TopUpDone = std::function<void(const ClientResult<KeyPackageStock>&)>;
+  /// Starts a top-up unless one runs; `done` (optional) runs when it ends.
+  void top_up_key_packages(TopUpDone done = {});
+  asio::awaitable<ClientResult<KeyPackageStock>> run_key_top_up();
+
   // ---- state ----
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
@@ -132,12 +161,15 @@ class Engine::Impl {
   std::set<EnvelopeId> in_flight_;
   std::map<EnvelopeId, int> epoch_retries_;
   std::map<EnvelopeId, std::int64_t> retry_at_;
+  bool topping_up_ = false;
+  std::vector<TopUpDone> top_up_done_;
+  std::int64_t next_key_check_ms_ = 0;
   asio::steady_timer tick_;
   asio::steady_timer backoff_timer_;
 };
 
 template <class T>
-std::future<ClientResult<T>> Engine::Impl::call(std::function<ClientResult<T>()> f) {
+std::future<ClientResult<T>> Engine::Impl::defer(std::function<void(PromisePtr<T>)> f) {
   auto promise = std::make_shared<std::promise<ClientResult<T>>>();
   auto future = promise->get_future();
   std::lock_guard lock(stop_mutex_);
@@ -145,8 +177,13 @@ std::future<ClientResult<T>> Engine::Impl::call(std::function<ClientResult<T>()>
     promise->set_value(fail(ClientError{ClientCode::Stopped, "the engine is stopped"}));
     return future;
   }
-  asio::post(io_, [promise, f = std::move(f)] { promise->set_value(f()); });
+  asio::post(io_, [promise, f = std::move(f)] { f(promise); });
   return future;
+}
+
+template <class T>
+std::future<ClientResult<T>> Engine::Impl::call(std::function<ClientResult<T>()> f) {
+  return defer<T>([f = std::move(f)](PromisePtr<T> promise) { promise->set_value(f()); });
 }
 
 template <class T>

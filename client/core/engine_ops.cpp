@@ -12,13 +12,6 @@ Bytes random_id(std::size_t n) { return crypto::random_bytes(n); }
 
 Bytes marker(std::string_view s) { return Bytes(s.begin(), s.end()); }
 
-template <class T>
-ClientResult<T> expect(ClientResult<wire::Message> r, const char* name) {
-  if (!r) return fail(std::move(r.error()));
-  if (auto* v = std::get_if<T>(&*r)) return std::move(*v);
-  return fail(ClientError{ClientCode::Protocol, std::string("expected ") + name + ", the relay sent " + wire::kind_name(*r)});
-}
-
 bool transient(const ClientError& e) {
   if (e.code == ClientCode::Disconnected || e.code == ClientCode::Timeout || e.code == ClientCode::Stopped) return true;
   if (!e.relay) return false;
@@ -47,7 +40,8 @@ bool transient(const ClientError& e) {
     case wire::ErrorCode::HistoryGap:
     case wire::ErrorCode::NoKeyPackage:
     case wire::ErrorCode::DuplicateId:
-    case wire::ErrorCode::QuotaExceeded: return false;
+    case wire::ErrorCode::QuotaExceeded:
+    case wire::ErrorCode::InvalidKeyPackage: return false;
   }
   return false;
 }

@@ -302,6 +302,7 @@ void Engine::Impl::on_sync_ok(const wire::SyncOk& ok) {
   for (auto& w : start_waiters_) w.set_value(ClientResult<void>{});
   start_waiters_.clear();
   resend_outbox();
+  top_up_key_packages();
 }
 
 void Engine::Impl::on_room_closed(const RoomId& room) {
@@ -360,6 +361,7 @@ asio::awaitable<void> Engine::Impl::tick_loop() {
       send_request(wire::Ping{static_cast<std::uint64_t>(now)}, [](ClientResult<wire::Message>) {});
     }
     if (!retry_at_.empty()) resend_outbox();
+    if (now >= next_key_check_ms_) top_up_key_packages();
   }
 }
 

@@ -61,7 +61,8 @@ ClientError from_relay(const wire::Error& e) {
     case ErrorCode::DuplicateId:
     case ErrorCode::Internal:
     case ErrorCode::ShuttingDown:
-    case ErrorCode::QuotaExceeded: code = ClientCode::Refused; break;
+    case ErrorCode::QuotaExceeded:
+    case ErrorCode::InvalidKeyPackage: code = ClientCode::Refused; break;
   }
   return ClientError{code, e.message, e};
 }

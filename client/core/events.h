@@ -73,6 +73,12 @@ struct ConnectionChanged {
 struct Synced {
   std::size_t rooms = 0;
 };
+/// New KeyPackages are at the relay (a top-up of the stock others add us with).
+struct KeyPackagesPublished {
+  std::uint32_t stock = 0;     // one-time packages the relay now holds
+  std::uint32_t added = 0;     // of them new
+  bool last_resort = false;    // the last-resort package was replaced too
+};
 /// An error with no caller to return it to (history gap, refused login while
 /// reconnecting, store failure on a delivery, ...).
 struct ErrorEvent {
@@ -85,7 +91,8 @@ struct EventsDropped {
 };
 
 using Event = std::variant<MessageReceived, MessageSent, SendFailed, RosterChanged, RoomJoined, RoomLeft,
-                           RoomClosedEvent, ConnectionChanged, Synced, ErrorEvent, EventsDropped>;
+                           RoomClosedEvent, ConnectionChanged, Synced, KeyPackagesPublished, ErrorEvent,
+                           EventsDropped>;
 
 [[nodiscard]] const char* event_name(const Event& e) noexcept;
 

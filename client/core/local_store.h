@@ -68,6 +68,17 @@ struct PendingSend {
 
 enum class DeliveryOutcome { Stored, Duplicate };
 
+/// One of our KeyPackages with the private keys a Welcome to it needs
+/// (client/core/key_packages.h encodes the bundle). Kept until it expires or
+/// is used to join.
+struct StoredKeyPackage {
+  Bytes ref;                   // KeyPackageRef
+  Bytes bundle;                // encoded KeyPackage and private keys (a secret)
+  bool last_resort = false;
+  std::uint64_t not_after = 0;  // Unix seconds
+  friend bool operator==(const StoredKeyPackage&, const StoredKeyPackage&) = default;
+};
+
 class LocalStore {
  public:
   virtual ~LocalStore() = default;
@@ -108,6 +119,15 @@ class LocalStore {
   [[nodiscard]] virtual StoreResult<std::vector<PendingSend>> outbox() = 0;
   /// Removing an id that is not there is not an error (a retry's SendOk).
   [[nodiscard]] virtual StoreResult<void> outbox_remove(const EnvelopeId& id) = 0;
+
+  // ---- our KeyPackages ----
+  /// Adds packages in one transaction (all or none); a ref stored already is
+  /// a Constraint error.
+  [[nodiscard]] virtual StoreResult<void> add_key_packages(const std::vector<StoredKeyPackage>& packages) = 0;
+  /// All stored packages, in no particular order.
+  [[nodiscard]] virtual StoreResult<std::vector<StoredKeyPackage>> key_packages() = 0;
+  /// Removing a ref that is not there is not an error.
+  [[nodiscard]] virtual StoreResult<void> remove_key_package(BytesView ref) = 0;
 };
 
 }  // namespace hearth::client

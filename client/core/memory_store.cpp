@@ -94,4 +94,26 @@ StoreResult<void> MemoryStore::outbox_remove(const EnvelopeId& id) {
   return {};
 }
 
+StoreResult<void> MemoryStore::add_key_packages(const std::vector<StoredKeyPackage>& packages) {
+  auto next = key_packages_;  // all or none
+  for (const auto& p : packages) {
+    if (!next.emplace(p.ref, p).second) {
+      return fail(StoreError{store::StoreCode::Constraint, "key package stored already"});
+    }
+  }
+  key_packages_ = std::move(next);
+  return {};
+}
+
+StoreResult<std::vector<StoredKeyPackage>> MemoryStore::key_packages() {
+  std::vector<StoredKeyPackage> out;
+  for (const auto& [ref, p] : key_packages_) out.push_back(p);
+  return out;
+}
+
+StoreResult<void> MemoryStore::remove_key_package(BytesView ref) {
+  key_packages_.erase(Bytes(ref.begin(), ref.end()));
+  return {};
+}
+
 }  // namespace hearth::client

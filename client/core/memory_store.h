@@ -26,6 +26,9 @@ class MemoryStore final : public LocalStore {
   [[nodiscard]] StoreResult<void> outbox_add(const PendingSend& p) override;
   [[nodiscard]] StoreResult<std::vector<PendingSend>> outbox() override;
   [[nodiscard]] StoreResult<void> outbox_remove(const EnvelopeId& id) override;
+  [[nodiscard]] StoreResult<void> add_key_packages(const std::vector<StoredKeyPackage>& packages) override;
+  [[nodiscard]] StoreResult<std::vector<StoredKeyPackage>> key_packages() override;
+  [[nodiscard]] StoreResult<void> remove_key_package(BytesView ref) override;
 
  private:
   std::optional<Bytes> seed_;
@@ -34,6 +37,7 @@ class MemoryStore final : public LocalStore {
   std::map<std::pair<RoomId, std::uint64_t>, StoredEnvelope> envelopes_;
   std::uint64_t next_position_ = 0;
   std::map<std::uint64_t, PendingSend> outbox_;  // by insertion position
+  std::map<Bytes, StoredKeyPackage> key_packages_;  // by ref
 };
 
 }  // namespace hearth::client

@@ -17,7 +17,7 @@ using store::Statement;
 using store::Step;
 using store::StoreCode;
 
-constexpr std::array<store::Migration, 2> kMigrations{{
+constexpr std::array<store::Migration, 3> kMigrations{{
     {1, R"sql(
 CREATE TABLE identity (
   id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -73,6 +73,16 @@ CREATE TABLE sealed_profile (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   sealed BLOB NOT NULL
 );
+)sql"},
+    // Version 3: our KeyPackages and their private keys (sealed), until they
+    // expire or a Welcome uses them.
+    {3, R"sql(
+CREATE TABLE key_packages (
+  ref BLOB PRIMARY KEY,
+  last_resort INTEGER NOT NULL,
+  not_after INTEGER NOT NULL,
+  sealed_bundle BLOB NOT NULL
+) WITHOUT ROWID;
 )sql"},
 }};
 static_assert(kMigrations.size() == kProfileSchemaVersion);
@@ -132,6 +142,7 @@ constexpr std::string_view kIdentityLabel = "identity";
 constexpr std::string_view kProfileLabel = "profile";
 constexpr std::string_view kEnvelopeLabel = "envelope";
 constexpr std::string_view kOutboxLabel = "outbox";
+constexpr std::string_view kKeyPackageLabel = "key package";
 
 // Where a record sits, in its associated data: a row sealed for one place
 // does not open in another.
@@ -521,6 +532,49 @@ StoreResult<void> SqliteStore::outbox_remove(const EnvelopeId& id) {
   auto st = db_.prepare("DELETE FROM outbox WHERE envelope_id = ?1");
   if (!st) return err<void>(st.error());
   if (auto r = st->bind_blob(1, id.v); !r) return r;
+  return st->run();
+}
+
+StoreResult<void> SqliteStore::add_key_packages(const std::vector<StoredKeyPackage>& packages) {
+  auto tx = store::Transaction::begin(db_);
+  if (!tx) return err<void>(tx.error());
+  auto st = db_.prepare("INSERT INTO key_packages(ref, last_resort, not_after, sealed_bundle) VALUES (?1, ?2, ?3, ?4)");
+  if (!st) return err<void>(st.error());
+  for (const auto& p : packages) {
+    Binder b{*st};
+    // The ref is the context: a bundle moved to another row does not open.
+    b.blob(p.ref).i64(p.last_resort ? 1 : 0).i64(to_db(p.not_after)).blob(key_.seal(kKeyPackageLabel, p.ref, p.bundle));
+    if (!b.result) return b.result;
+    if (auto r = st->run(); !r) return r;
+    st->reset();
+  }
+  return tx->commit();
+}
+
+StoreResult<std::vector<StoredKeyPackage>> SqliteStore::key_packages() {
+  auto st = db_.prepare("SELECT ref, last_resort, not_after, sealed_bundle FROM key_packages");
+  if (!st) return err<std::vector<StoredKeyPackage>>(st.error());
+  std::vector<StoredKeyPackage> out;
+  while (true) {
+    auto s = st->step();
+    if (!s) return err<std::vector<StoredKeyPackage>>(s.error());
+    if (*s == Step::Done) break;
+    StoredKeyPackage p;
+    p.ref = st->column_blob(0);
+    p.last_resort = st->column_int64(1) != 0;
+    p.not_after = from_db(st->column_int64(2));
+    auto bundle = key_.open(kKeyPackageLabel, p.ref, st->column_blob(3));
+    if (!bundle) return err<std::vector<StoredKeyPackage>>(std::move(bundle.error()));
+    p.bundle = std::move(*bundle);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+StoreResult<void> SqliteStore::remove_key_package(BytesView ref) {
+  auto st = db_.prepare("DELETE FROM key_packages WHERE ref = ?1");
+  if (!st) return err<void>(st.error());
+  if (auto r = st->bind_blob(1, ref); !r) return r;
   return st->run();
 }
 

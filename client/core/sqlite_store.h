@@ -22,7 +22,7 @@
 namespace hearth::client {
 
 /// The schema version this code writes (the number of migrations).
-inline constexpr std::int64_t kProfileSchemaVersion = 2;
+inline constexpr std::int64_t kProfileSchemaVersion = 3;
 /// The database file inside a profile directory.
 inline constexpr const char* kProfileDbName = "profile.db";
 
@@ -57,6 +57,9 @@ class SqliteStore final : public LocalStore {
   [[nodiscard]] StoreResult<void> outbox_add(const PendingSend& p) override;
   [[nodiscard]] StoreResult<std::vector<PendingSend>> outbox() override;
   [[nodiscard]] StoreResult<void> outbox_remove(const EnvelopeId& id) override;
+  [[nodiscard]] StoreResult<void> add_key_packages(const std::vector<StoredKeyPackage>& packages) override;
+  [[nodiscard]] StoreResult<std::vector<StoredKeyPackage>> key_packages() override;
+  [[nodiscard]] StoreResult<void> remove_key_package(BytesView ref) override;
 
  private:
   SqliteStore(store::Database db, ProfileKey key) : db_(std::move(db)), key_(std::move(key)) {}

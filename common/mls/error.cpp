@@ -39,6 +39,7 @@ std::string to_string(Error e) {
     case Error::TooManyMembers: return "too many members";
     case Error::Unsupported: return "unsupported";
     case Error::Removed: return "removed from the group";
+    case Error::ForeignIdentity: return "credential or signature key of another account";
   }
   return "unknown";
 }

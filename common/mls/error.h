@@ -44,6 +44,8 @@ enum class Error {
   TooManyMembers,          // above kMaxGroupLeaves
   Unsupported,             // ReInit, ExternalInit, external senders, other credentials
   Removed,                 // this member was removed: the state can no longer send or read
+  // ---- Hearth identity ----
+  ForeignIdentity,         // a credential not naming its account, or a signature key not the account's
 };
 [[nodiscard]] std::string to_string(Error e);
 

@@ -276,7 +276,7 @@ class Check {
     return RosterOp::Add;
   }
   ErrorCode error_code(int code) {
-    if (code < 0 || code > static_cast<int>(ErrorCode::QuotaExceeded)) {
+    if (code < 0 || code > static_cast<int>(ErrorCode::InvalidKeyPackage)) {
       // An error code from a newer relay is still an error; keep it readable.
       return ErrorCode::Unspecified;
     }

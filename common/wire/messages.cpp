@@ -30,6 +30,7 @@ std::string to_string(ErrorCode c) {
     case ErrorCode::Internal: return "Internal";
     case ErrorCode::ShuttingDown: return "ShuttingDown";
     case ErrorCode::QuotaExceeded: return "QuotaExceeded";
+    case ErrorCode::InvalidKeyPackage: return "InvalidKeyPackage";
   }
   return "Unknown";
 }

@@ -54,6 +54,7 @@ enum class ErrorCode : std::uint8_t {
   Internal = 22,
   ShuttingDown = 23,
   QuotaExceeded = 24,
+  InvalidKeyPackage = 25,
 };
 /// Stable names ("EpochConflict", ...) for logs, CLI output and tests.
 [[nodiscard]] std::string to_string(ErrorCode c);

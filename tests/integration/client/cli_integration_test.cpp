@@ -94,6 +94,8 @@ TEST_CASE("integration: two users chat with hearth-cli, exit codes say what fail
   REQUIRE_FALSE(reg_json.empty());
   CHECK(reg_json.back()["type"] == "registered");
   CHECK(reg_json.back()["account"].get<std::string>().size() == 32);
+  // Registered means addable: the first KeyPackages are at the relay.
+  CHECK(reg_json.back()["key_packages"] == client::kKeyPackageTarget);
   REQUIRE(bob({"register", "--invite", invites[1], "--handle", "bob"}).exit_code == 0);
 
   // The same invite twice: refused by the relay as an authentication failure.

@@ -3,7 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include "common/wire/invite.h"
+#include "client/core/sqlite_store.h"
 #include "tests/integration/client/engine_support.h"
+#include "tests/support/key_packages.h"
 #include "tests/integration/client/relay_process.h"
 
 using namespace hearth;
@@ -254,9 +256,8 @@ TEST_CASE("integration: a wrong pin is refused, naming both hashes", "[integrati
   c.close();
 }
 
-TEST_CASE("integration: account lookup and the key directory", "[integration][client]") {
+TEST_CASE("integration: account lookup by handle", "[integration][client]") {
   World w(2);
-  auto& alice = w.clients[0];
   auto& bob = w.clients[1];
   auto info = await(bob->lookup("alice"));
   INFO(why(info));
@@ -267,24 +268,60 @@ TEST_CASE("integration: account lookup and the key directory", "[integration][cl
   REQUIRE_FALSE(unknown);
   REQUIRE(unknown.error().relay);
   CHECK(unknown.error().relay->code == wire::ErrorCode::UnknownAccount);
+}
 
-  const Bytes kp1 = to_bytes("key-package-1");
-  const Bytes last = to_bytes("last-resort");
-  auto published = await(alice->publish_keys({kp1}, last));
-  INFO(why(published));
-  REQUIRE(published);
-  CHECK(published->stock >= 1);
-  auto first = await(bob->fetch_key_package(info->account));
-  INFO(why(first));
-  REQUIRE(first);
-  CHECK(first->key_package == kp1);
-  CHECK_FALSE(first->last_resort);
-  CHECK(first->identity_key == info->identity_key);
-  auto second = await(bob->fetch_key_package(info->account));
-  INFO(why(second));
-  REQUIRE(second);
-  CHECK(second->key_package == last);
-  CHECK(second->last_resort);
+TEST_CASE("integration: each device keeps its own KeyPackages at the relay, topped up as others take them",
+          "[integration][client]") {
+  World w(2);
+  auto& alice = w.clients[0];
+  auto& bob = w.clients[1];
+  const auto target = options().key_packages.target;
+  // The top-up after Alice's sync, or this one joining it.
+  auto stock = await(alice->top_up_key_packages());
+  INFO(why(stock));
+  REQUIRE(stock);
+  CHECK(stock->relay_stock == target);
+
+  auto info = await(bob->lookup("alice"));
+  REQUIRE(info);
+  std::set<Bytes> refs;
+  for (std::uint32_t i = 0; i <= target; ++i) {
+    auto kp = await(bob->fetch_key_package(info->account));
+    INFO(why(kp));
+    REQUIRE(kp);
+    CHECK(kp->last_resort == (i == target));  // the one-time ones first, then the last resort
+    CHECK(kp->identity_key == info->identity_key);
+    auto checked = mls::check_account_key_package(kp->key_package, info->account.v, info->identity_key, unix_now_s());
+    REQUIRE(checked);
+    refs.insert(Bytes(checked->ref.begin(), checked->ref.end()));
+  }
+  CHECK(refs.size() == target + 1);
+
+  // Drained: the next top-up publishes a full stock again, the last resort is still fresh.
+  auto again = await(alice->top_up_key_packages());
+  INFO(why(again));
+  REQUIRE(again);
+  CHECK(again->added == target);
+  CHECK(again->relay_stock == target);
+  CHECK_FALSE(again->last_resort);
+  auto fresh = await(bob->fetch_key_package(info->account));
+  REQUIRE(fresh);
+  CHECK_FALSE(fresh->last_resort);
+
+  // Alice's device holds the private keys of every package it handed out, sealed.
+  alice.close();
+  auto store = client::SqliteStore::open(alice.dir / client::kProfileDbName, kTestPassphrase, kTestKdf);
+  REQUIRE(store);
+  auto held = (*store)->key_packages();
+  REQUIRE(held);
+  std::set<Bytes> held_refs;
+  for (const auto& p : *held) {
+    auto bundle = client::decode_bundle(p.bundle);
+    REQUIRE(bundle);
+    CHECK(Bytes(bundle->ref.begin(), bundle->ref.end()) == p.ref);
+    held_refs.insert(p.ref);
+  }
+  for (const auto& r : refs) CHECK(held_refs.contains(r));
 }
 
 TEST_CASE("integration: closing a room reaches its members and ends sending", "[integration][client]") {

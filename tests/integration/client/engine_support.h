@@ -81,6 +81,9 @@ inline client::EngineOptions options(bool reconnect = true) {
   o.connect_timeout = std::chrono::milliseconds(5'000);
   o.request_timeout = std::chrono::milliseconds(10'000);
   o.profile_kdf = test::kTestKdf;
+  // A small stock keeps the relay's per-requester fetch limit out of reach.
+  o.key_packages.target = 3;
+  o.key_packages.low_water = 2;
   return o;
 }
 

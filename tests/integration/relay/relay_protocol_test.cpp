@@ -10,6 +10,7 @@
 #include "common/wire/framing.h"
 #include "common/wire/invite.h"
 #include "tests/integration/relay/relay_fixture.h"
+#include "tests/support/key_packages.h"
 
 using namespace hearth;
 using namespace hearth::test;
@@ -299,26 +300,72 @@ TEST_CASE("login is challenge-response bound to the TLS connection", "[relay][au
   }
 }
 
+TEST_CASE("key directory: a KeyPackage that is not the uploader's own, valid now, is refused whole",
+          "[relay][keys]") {
+  RelayFixture f;
+  auto alice = make_identity("alice");
+  auto mallory = make_identity("mallory");
+  auto a = f.user(alice);
+  auto m = f.user(mallory);
+  const Bytes good = key_package_for(mallory.account, mallory.key);
+  auto refused = [&](wire::PublishKeys p, std::string_view why) {
+    auto r = m.request(std::move(p));
+    require_error(r, ErrorCode::InvalidKeyPackage);
+    CHECK(std::get<wire::Error>(r.body).message.find(why) != std::string::npos);
+  };
+  // Alice's own package, uploaded by Mallory: her key would end up in rooms
+  // under Mallory's name (or Mallory's under hers).
+  refused(wire::PublishKeys{{good, key_package_for(alice.account, alice.key)}, std::nullopt}, "key package 1");
+  // Mallory's key, but a credential naming Alice.
+  refused(wire::PublishKeys{{key_package_for(alice.account, mallory.key)}, std::nullopt}, "another account");
+  // Mallory's account, but Alice's key.
+  refused(wire::PublishKeys{{}, key_package_for(mallory.account, alice.key)}, "last-resort");
+  // Not a KeyPackage at all, a tampered one, an oversized one.
+  refused(wire::PublishKeys{{Bytes{1, 2, 3}}, std::nullopt}, "key package 0");
+  Bytes tampered = good;
+  tampered.back() ^= 1;
+  refused(wire::PublishKeys{{tampered}, std::nullopt}, "signature");
+  refused(wire::PublishKeys{{Bytes(mls::kMaxKeyPackageSize + 1, 1)}, std::nullopt}, "key package 0");
+  // Expired, and not yet valid.
+  const auto now = unix_now_s();
+  refused(wire::PublishKeys{{key_package_for(mallory.account, mallory.key, now - 2 * 86400, 86400)}, std::nullopt},
+          "lifetime");
+  refused(wire::PublishKeys{{key_package_for(mallory.account, mallory.key, now + 7 * 86400)}, std::nullopt},
+          "lifetime");
+  // Nothing of the refused requests was stored, and the relay keeps serving.
+  CHECK(m.call<wire::PublishKeysOk>(wire::PublishKeys{{}, std::nullopt}).stock == 0);
+  require_error(a.request(wire::FetchKeyPackage{mallory.account}), ErrorCode::NoKeyPackage);
+  CHECK(m.call<wire::PublishKeysOk>(wire::PublishKeys{{good}, std::nullopt}).stock == 1);
+  CHECK(a.call<wire::KeyPackageOk>(wire::FetchKeyPackage{mallory.account}).key_package == good);
+}
+
 TEST_CASE("key directory: one-time packages once each, then the last resort", "[relay][keys]") {
   RelayFixture f;
   auto alice = make_identity("alice");
   auto bob = make_identity("bob");
   auto a = f.user(alice);
   auto b = f.user(bob);
-  REQUIRE(a.call<wire::PublishKeysOk>(wire::PublishKeys{{Bytes{1}, Bytes{2}}, Bytes{9}}).stock == 2);
+  const Bytes kp1 = key_package_for(alice.account, alice.key);
+  const Bytes kp2 = key_package_for(alice.account, alice.key);
+  const Bytes last = key_package_for(alice.account, alice.key);
+  CHECK(a.call<wire::PublishKeysOk>(wire::PublishKeys{{}, std::nullopt}).stock == 0);  // an empty request reports
+  REQUIRE(a.call<wire::PublishKeysOk>(wire::PublishKeys{{kp1, kp2}, last}).stock == 2);
+  CHECK(a.call<wire::PublishKeysOk>(wire::PublishKeys{{}, std::nullopt}).stock == 2);
   auto k1 = b.call<wire::KeyPackageOk>(wire::FetchKeyPackage{alice.account});
   auto k2 = b.call<wire::KeyPackageOk>(wire::FetchKeyPackage{alice.account});
   auto k3 = b.call<wire::KeyPackageOk>(wire::FetchKeyPackage{alice.account});
-  REQUIRE(k1.key_package == Bytes{1});
+  REQUIRE(k1.key_package == kp1);
   REQUIRE_FALSE(k1.last_resort);
-  REQUIRE(k2.key_package == Bytes{2});
-  REQUIRE(k3.key_package == Bytes{9});
+  REQUIRE(k2.key_package == kp2);
+  REQUIRE(k3.key_package == last);
   REQUIRE(k3.last_resort);
   REQUIRE(k1.identity_key == Bytes(alice.key.public_key.begin(), alice.key.public_key.end()));
+  // What a fetcher gets checks out against the account and key the relay names.
+  CHECK(mls::check_account_key_package(k1.key_package, k1.account.v, k1.identity_key, unix_now_s()));
   require_error(a.request(wire::FetchKeyPackage{bob.account}), ErrorCode::NoKeyPackage);
   require_error(a.request(wire::FetchKeyPackage{AccountId{random_id()}}), ErrorCode::UnknownAccount);
 
-  std::vector<Bytes> many(101, Bytes{7});
+  std::vector<Bytes> many(101, kp1);
   require_error(a.request(wire::PublishKeys{many, std::nullopt}), ErrorCode::QuotaExceeded);
 
   auto info = b.call<wire::AccountInfo>(wire::LookupAccount{"alice"});

@@ -4,6 +4,7 @@
 // epoch refresh, login proof and final refusals. No sockets.
 #include <catch2/catch.hpp>
 
+#include <set>
 #include <thread>
 
 #include "client/core/ack_batcher.h"
@@ -376,4 +377,72 @@ TEST_CASE("engine session: acks left from a dropped connection wait for the next
   REQUIRE(eventually([&] { return s.relay.acked_cursor() == 3; }));
   CHECK(s.relay.pre_login_frames() == 0);
   e->stop();
+}
+
+TEST_CASE("engine keys: after sync the relay holds a full stock of our KeyPackages and a last resort",
+          "[client][engine][keys]") {
+  Setup s;
+  auto e = s.engine();
+  REQUIRE(get(e->start()));
+  auto stock = get(e->top_up_key_packages());  // joins the top-up that followed the sync
+  REQUIRE(stock);
+  CHECK(stock->relay_stock == kKeyPackageTarget);
+  const auto published = s.relay.key_packages();
+  REQUIRE(published.size() == kKeyPackageTarget);
+  REQUIRE(s.relay.last_resort());
+  const Bytes pub(s.key.public_key.begin(), s.key.public_key.end());
+  std::set<Bytes> refs;
+  for (const auto& kp : published) {
+    auto checked = mls::check_account_key_package(kp, kSelf.v, pub, std::nullopt);
+    REQUIRE(checked);
+    refs.insert(Bytes(checked->ref.begin(), checked->ref.end()));
+  }
+  CHECK(refs.size() == kKeyPackageTarget);
+  // A second top-up with the stock full publishes nothing.
+  auto again = get(e->top_up_key_packages());
+  REQUIRE(again);
+  CHECK(again->added == 0);
+  CHECK_FALSE(again->last_resort);
+  CHECK(s.relay.key_packages() == published);
+}
+
+TEST_CASE("engine keys: a stock below the low-water mark is refilled, a refusal is an error event",
+          "[client][engine][keys]") {
+  Setup s;
+  auto e = s.engine();
+  REQUIRE(get(e->start()));
+  REQUIRE(get(e->top_up_key_packages()));
+  const auto last_resort = s.relay.last_resort();
+  // Others added us: at the low-water mark nothing happens, below it a refill.
+  for (std::uint32_t i = 0; i < kKeyPackageTarget - kKeyPackageLowWater; ++i) s.relay.take_key_package();
+  auto at_mark = get(e->top_up_key_packages());
+  REQUIRE(at_mark);
+  CHECK(at_mark->added == 0);
+  s.relay.take_key_package();
+  auto refill = get(e->top_up_key_packages());
+  REQUIRE(refill);
+  CHECK(refill->added == kKeyPackageTarget - kKeyPackageLowWater + 1);
+  CHECK(refill->relay_stock == kKeyPackageTarget);
+  CHECK(s.relay.key_packages().size() == kKeyPackageTarget);
+  CHECK(s.relay.last_resort() == last_resort);  // still far from expiry: kept
+
+  s.relay.with_lock([](test::FakeRelay& r) { r.refuse_key_packages = true; });
+  for (std::uint32_t i = 0; i < kKeyPackageTarget; ++i) s.relay.take_key_package();
+  auto refused = get(e->top_up_key_packages());
+  REQUIRE_FALSE(refused);
+  REQUIRE(refused.error().relay);
+  CHECK(refused.error().relay->code == wire::ErrorCode::InvalidKeyPackage);
+  std::vector<Event> events;
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  bool saw_error = false;
+  while (!saw_error && std::chrono::steady_clock::now() < deadline) {
+    if (auto ev = e->events().wait_pop(20ms)) {
+      if (const auto* err = std::get_if<ErrorEvent>(&*ev)) {
+        saw_error = err->error.relay && err->error.relay->code == wire::ErrorCode::InvalidKeyPackage;
+      }
+    }
+  }
+  CHECK(saw_error);
+  // The engine keeps serving: a send still goes through.
+  CHECK(get(e->send_text(kRoom, "still here")));
 }

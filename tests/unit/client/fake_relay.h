@@ -10,10 +10,12 @@
 #include <map>
 #include <set>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "client/core/memory_transport.h"
 #include "common/crypto/crypto.h"
+#include "common/mls/identity.h"
 #include "common/wire/auth.h"
 
 namespace hearth::test {
@@ -32,6 +34,7 @@ class FakeRelay {
   bool always_stale = false;     // every SendEnvelope gets StaleEpoch
   int rate_limit_sends = 0;      // this many SendEnvelope get RateLimited first
   bool hold_login = false;       // do not answer LoginStart until release_login()
+  bool refuse_key_packages = false;  // PublishKeys with packages gets InvalidKeyPackage
 
   /// Changes knobs while an engine is connected (under the relay's lock).
   void with_lock(const std::function<void(FakeRelay&)>& f) {
@@ -93,6 +96,20 @@ class FakeRelay {
   [[nodiscard]] int pings() const {
     std::lock_guard lock(mutex_);
     return pings_;
+  }
+  /// One-time KeyPackages published and checked (as the real relay checks them, lifetimes aside).
+  [[nodiscard]] std::vector<Bytes> key_packages() const {
+    std::lock_guard lock(mutex_);
+    return key_packages_;
+  }
+  [[nodiscard]] std::optional<Bytes> last_resort() const {
+    std::lock_guard lock(mutex_);
+    return last_resort_;
+  }
+  /// Hands out (removes) the oldest one-time package, as a FetchKeyPackage by someone else would.
+  void take_key_package() {
+    std::lock_guard lock(mutex_);
+    if (!key_packages_.empty()) key_packages_.erase(key_packages_.begin());
   }
   [[nodiscard]] std::vector<wire::SendEnvelope> sends() const {
     std::lock_guard lock(mutex_);
@@ -173,6 +190,20 @@ class FakeRelay {
     } else if (std::get_if<wire::GetRoster>(&f.body)) {
       if (silent) return;
       answer(t, id, wire::Roster{room_, Epoch{epoch}, {wire::Member{account_, "dr-a", wire::Role::Member}}});
+    } else if (const auto* pk = std::get_if<wire::PublishKeys>(&f.body)) {
+      if (silent) return;
+      const bool publishes = !pk->key_packages.empty() || pk->last_resort;
+      if (publishes && refuse_key_packages) return error(t, id, wire::ErrorCode::InvalidKeyPackage);
+      std::vector<Bytes> all = pk->key_packages;
+      if (pk->last_resort) all.push_back(*pk->last_resort);
+      for (const auto& kp : all) {
+        if (!mls::check_account_key_package(kp, account_.v, identity_key_, std::nullopt)) {
+          return error(t, id, wire::ErrorCode::InvalidKeyPackage);
+        }
+      }
+      key_packages_.insert(key_packages_.end(), pk->key_packages.begin(), pk->key_packages.end());
+      if (pk->last_resort) last_resort_ = pk->last_resort;
+      answer(t, id, wire::PublishKeysOk{static_cast<std::uint32_t>(key_packages_.size())});
     } else if (const auto* ack = std::get_if<wire::Ack>(&f.body)) {
       acks_.push_back(*ack);
     } else if (const auto* ping = std::get_if<wire::Ping>(&f.body)) {
@@ -200,6 +231,8 @@ class FakeRelay {
   std::map<EnvelopeId, std::uint64_t> seq_of_;
   std::vector<wire::Ack> acks_;
   std::vector<wire::SendEnvelope> sends_;
+  std::vector<Bytes> key_packages_;
+  std::optional<Bytes> last_resort_;
 };
 
 }  // namespace hearth::test

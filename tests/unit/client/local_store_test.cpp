@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
 
 #include "client/core/memory_store.h"
@@ -374,4 +375,55 @@ TEST_CASE("sqlite store: a changed passphrase opens the same profile, the old on
   auto s = SqliteStore::open(file, "the new passphrase", test::kTestKdf);
   REQUIRE(s);
   CHECK((*s)->identity_seed().value() == Bytes(32, 8));
+}
+
+TEMPLATE_TEST_CASE("local store: KeyPackages are added all or none and removed by ref", "[client][store]",
+                   MemoryFactory, SqliteFactory) {
+  TestType f;
+  auto s = f.make();
+  const StoredKeyPackage a{Bytes(32, 1), to_bytes("bundle a"), false, 100};
+  const StoredKeyPackage b{Bytes(32, 2), to_bytes("bundle b"), true, 200};
+  const StoredKeyPackage c{Bytes(32, 3), to_bytes("bundle c"), false, 300};
+  REQUIRE(s->add_key_packages({a, b}));
+  // A batch with a ref stored already changes nothing.
+  auto again = s->add_key_packages({c, a});
+  REQUIRE_FALSE(again);
+  CHECK(again.error().code == store::StoreCode::Constraint);
+  auto all = s->key_packages().value();
+  std::sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.ref < y.ref; });
+  REQUIRE(all.size() == 2);
+  CHECK(all[0] == a);
+  CHECK(all[1] == b);
+  REQUIRE(s->remove_key_package(a.ref));
+  REQUIRE(s->remove_key_package(a.ref));  // not there: fine
+  all = s->key_packages().value();
+  REQUIRE(all.size() == 1);
+  CHECK(all[0] == b);
+}
+
+TEST_CASE("sqlite store: KeyPackage private keys are sealed, and a bundle moved to another ref does not open",
+          "[client][store]") {
+  test::TempDir dir;
+  const auto file = dir.path() / kProfileDbName;
+  const Bytes secret = to_bytes("an X25519 private key, 32 bytes!");
+  const StoredKeyPackage kp{Bytes(32, 5), secret, false, 100};
+  {
+    auto s = SqliteStore::open(file, test::kTestPassphrase, test::kTestKdf);
+    REQUIRE(s);
+    REQUIRE((*s)->add_key_packages({kp}));
+    CHECK_FALSE(test::contains(test::file_bytes(file), secret));
+  }
+  {
+    // Moved to another ref, the bundle does not open.
+    auto db = store::Database::open(file);
+    REQUIRE(db);
+    REQUIRE(db->exec("UPDATE key_packages SET ref = x'" + std::string(64, '6') + "'"));
+  }
+  auto s = SqliteStore::open(file, test::kTestPassphrase, test::kTestKdf);
+  REQUIRE(s);
+  auto moved = (*s)->key_packages();
+  REQUIRE_FALSE(moved);
+  CHECK(moved.error().code == store::StoreCode::Undecryptable);
+  REQUIRE((*s)->remove_key_package(Bytes(32, 0x66)));
+  CHECK((*s)->key_packages().value().empty());
 }

@@ -79,7 +79,10 @@ TEST_CASE("db worker: typed results and a failing job", "[server][db]") {
   std::optional<std::uint32_t> stock;
   bool got = false;
   worker.submit_value<std::optional<std::uint32_t>>(
-      [](RelayStore& s) { return s.add_key_packages(acct(1), {Bytes{1}, Bytes{2}}, std::nullopt, 10); },
+      [](RelayStore& s) {
+        return s.add_key_packages(acct(1), {PublishedKeyPackage{Bytes{1}, 10}, PublishedKeyPackage{Bytes{2}, 10}},
+                                  std::nullopt, 10, 0);
+      },
       [&](std::optional<std::uint32_t> v) {
         stock = v;
         got = true;

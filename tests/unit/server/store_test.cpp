@@ -107,14 +107,37 @@ TEST_CASE("store: invites are single-use and expire", "[server][store]") {
 TEST_CASE("store: key packages are handed out once, then the last resort", "[server][store]") {
   auto s = RelayStore::open_memory();
   REQUIRE(s);
-  REQUIRE(s->add_key_packages(acct(1), {Bytes{1}, Bytes{2}}, Bytes{9}, 3).value() == 2u);
-  REQUIRE_FALSE(s->add_key_packages(acct(1), {Bytes{3}, Bytes{4}}, std::nullopt, 3).value().has_value());
-  REQUIRE(s->take_key_package(acct(1)).value()->key_package == Bytes{1});
-  REQUIRE(s->take_key_package(acct(1)).value()->key_package == Bytes{2});
-  auto last = s->take_key_package(acct(1)).value();
+  constexpr std::uint64_t now = 1000;
+  auto kp = [](std::uint8_t b) { return PublishedKeyPackage{Bytes{b}, now + 100}; };
+  REQUIRE(s->add_key_packages(acct(1), {kp(1), kp(2)}, kp(9), 3, now).value() == 2u);
+  REQUIRE_FALSE(s->add_key_packages(acct(1), {kp(3), kp(4)}, std::nullopt, 3, now).value().has_value());
+  REQUIRE(s->add_key_packages(acct(1), {}, std::nullopt, 3, now).value() == 2u);
+  REQUIRE(s->take_key_package(acct(1), now).value()->key_package == Bytes{1});
+  REQUIRE(s->take_key_package(acct(1), now).value()->key_package == Bytes{2});
+  auto last = s->take_key_package(acct(1), now).value();
   REQUIRE(last->last_resort);
-  REQUIRE(s->take_key_package(acct(1)).value()->last_resort);
-  REQUIRE_FALSE(s->take_key_package(acct(2)).value().has_value());
+  REQUIRE(last->key_package == Bytes{9});
+  REQUIRE(s->take_key_package(acct(1), now).value()->last_resort);
+  REQUIRE_FALSE(s->take_key_package(acct(2), now).value().has_value());
+}
+
+TEST_CASE("store: expired key packages are never handed out and leave the stock", "[server][store]") {
+  auto s = RelayStore::open_memory();
+  REQUIRE(s);
+  const PublishedKeyPackage soon{Bytes{1}, 150};
+  const PublishedKeyPackage later{Bytes{2}, 500};
+  const PublishedKeyPackage last{Bytes{9}, 300};
+  REQUIRE(s->add_key_packages(acct(1), {soon, later}, last, 2, 100).value() == 2u);
+  // At 200 the first has expired: it no longer counts against the stock ...
+  REQUIRE(s->add_key_packages(acct(1), {PublishedKeyPackage{Bytes{3}, 600}}, std::nullopt, 2, 200).value() == 2u);
+  // ... and is skipped: the oldest unexpired one comes first.
+  REQUIRE(s->take_key_package(acct(1), 200).value()->key_package == Bytes{2});
+  // At 400 package 3 is still good, the last resort is not.
+  REQUIRE(s->take_key_package(acct(1), 400).value()->key_package == Bytes{3});
+  REQUIRE_FALSE(s->take_key_package(acct(1), 400).value().has_value());
+  // Exactly at not_after a package is still valid.
+  REQUIRE(s->add_key_packages(acct(2), {PublishedKeyPackage{Bytes{4}, 700}}, std::nullopt, 2, 700).value() == 1u);
+  REQUIRE(s->take_key_package(acct(2), 700).value()->key_package == Bytes{4});
 }
 
 TEST_CASE("store: envelopes, Welcome addressing, retention and closing", "[server][store]") {
