@@ -228,6 +228,12 @@ bool print_event(Session& s, const client::Event& e, const std::optional<RoomId>
             return false;
           },
           [&](const client::Synced&) { return false; },
+          [&](const client::IdentityKeyChanged& c) {
+            out.emit(json{{"type", "identity_changed"}, {"account", c.account.hex()}, {"handle", c.handle}},
+                     "* the identity key of " + c.handle +
+                         " has changed: compare safety numbers before you trust it (safety-number, accept-key)");
+            return false;
+          },
           [&](const client::KeyPackagesPublished& k) {
             if (out.json()) {
               out.emit(json{{"type", "key_packages_published"}, {"stock", k.stock}, {"added", k.added},
@@ -478,6 +484,21 @@ Exit cmd_roster(const Globals& g, const std::string& room_hex) {
                       {"role", role_name(m.role)}},
                  m.handle + "  " + role_name(m.role) + "  " + m.account.hex());
   }
+  return Exit::Ok;
+}
+
+Exit cmd_safety(const Globals& g, SafetyAction action, const std::string& handle, const std::string& digits) {
+  Session s(g, false);
+  if (!s.ok()) return s.failed_exit();
+  if (auto e = s.start()) return *e;
+  auto r = action == SafetyAction::Verify      ? s.wait_for(s.engine().verify_safety_number(handle, digits))
+           : action == SafetyAction::AcceptKey ? s.wait_for(s.engine().accept_identity_key(handle))
+                                               : s.wait_for(s.engine().safety_number(handle));
+  if (!r) return s.out().error(r.error());
+  s.out().emit(json{{"type", "safety_number"}, {"account", r->account.hex()}, {"handle", r->handle},
+                    {"digits", r->digits}, {"verified", r->verified}},
+               "safety number with " + r->handle + ":\n  " + r->digits + "\n" +
+                   (r->verified ? "verified" : "not verified: compare it with " + r->handle + ", then run verify"));
   return Exit::Ok;
 }
 

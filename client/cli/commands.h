@@ -43,6 +43,11 @@ struct Globals {
 /// HEARTH_NEW_PASSPHRASE, else the terminal). Offline.
 [[nodiscard]] Exit cmd_change_passphrase(const Globals& g, const std::optional<std::filesystem::path>& new_file);
 [[nodiscard]] Exit cmd_history(const Globals& g, const std::string& room, std::size_t limit);
+/// Safety numbers: print ours with `handle`; confirm it (`digits` as read by
+/// the other person); or accept the new key the relay names after a change.
+enum class SafetyAction { Show, Verify, AcceptKey };
+[[nodiscard]] Exit cmd_safety(const Globals& g, SafetyAction action, const std::string& handle,
+                              const std::string& digits);
 
 /// Installs SIGINT/SIGTERM handlers that ask a running tail to stop.
 void install_signal_handlers();

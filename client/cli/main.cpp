@@ -14,13 +14,18 @@ constexpr const char* kFooter = R"(Exit codes:
   1  local failure (profile database unreadable, newer schema, internal error)
   2  usage error (bad arguments, bad invite, profile not registered, unknown room)
   3  connection failure (cannot connect, TLS failure, relay key pin mismatch, connection lost)
-  4  authentication failure (registration or login refused, or a wrong passphrase)
+  4  authentication failure (registration or login refused, a wrong passphrase, or
+     a person's identity key is not the one this device pinned: see accept-key)
   5  the relay refused the request (its error code name is printed, e.g. NotFacilitator)
   6  timeout (no answer, or fewer messages than --count, within --timeout)
 
 The profile is sealed under a passphrase: it is read from --passphrase-file,
 else from the environment variable HEARTH_PASSPHRASE, else asked on the
 terminal (twice for a new profile).
+
+Each person's identity key is pinned the first time this device sees it.
+Compare `safety-number --handle H` with theirs (in person or on a call), then
+run `verify --handle H --digits '...'`.
 
 Example:
   hearth-cli --profile ~/.hearth/alice register --invite 'hearth://relay:7443/?pin=...&token=...' --handle alice
@@ -101,6 +106,16 @@ int main(int argc, char** argv) {
   history->add_option("--room", room, "Room id (hex)")->required();
   history->add_option("--limit", limit, "At most this many")->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
 
+  std::string digits;
+  auto* safety = app.add_subcommand("safety-number", "Print your safety number with a person, to compare with theirs");
+  safety->add_option("--handle", handle, "Their handle")->required();
+  auto* verify = app.add_subcommand("verify", "Mark a person verified once your safety numbers match");
+  verify->add_option("--handle", handle, "Their handle")->required();
+  verify->add_option("--digits", digits, "The 60 digits they read to you")->required();
+  auto* accept_key = app.add_subcommand("accept-key",
+                                        "Trust the new identity key the relay names for a person (after a change)");
+  accept_key->add_option("--handle", handle, "Their handle")->required();
+
   std::string new_passphrase_file;
   auto* change = app.add_subcommand("change-passphrase", "Seal the profile under a new passphrase (offline)");
   auto* new_passphrase_opt = change->add_option(
@@ -142,6 +157,9 @@ int main(int argc, char** argv) {
   else if (*rooms) code = cmd_rooms(g, offline);
   else if (*roster) code = cmd_roster(g, room);
   else if (*history) code = cmd_history(g, room, limit);
+  else if (*safety) code = cmd_safety(g, SafetyAction::Show, handle, {});
+  else if (*verify) code = cmd_safety(g, SafetyAction::Verify, handle, digits);
+  else if (*accept_key) code = cmd_safety(g, SafetyAction::AcceptKey, handle, {});
   else if (*change) {
     code = cmd_change_passphrase(g, new_passphrase_opt->count() > 0
                                         ? std::optional<std::filesystem::path>(new_passphrase_file)

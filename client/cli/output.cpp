@@ -20,6 +20,7 @@ Exit exit_for(client::ClientCode c) noexcept {
     case ClientCode::Protocol:
     case ClientCode::Disconnected: return Exit::Connection;
     case ClientCode::AuthFailed:
+    case ClientCode::IdentityChanged:
     case ClientCode::Passphrase: return Exit::Auth;
     case ClientCode::Refused: return Exit::Refused;
     case ClientCode::Timeout: return Exit::Timeout;

@@ -245,15 +245,6 @@ std::future<ClientResult<wire::AccountInfo>> Engine::lookup(std::string handle) 
   return impl->spawn<wire::AccountInfo>([impl, handle = std::move(handle)] { return impl->lookup(handle); });
 }
 
-std::future<ClientResult<wire::KeyPackageOk>> Engine::fetch_key_package(AccountId account) {
-  Impl* impl = impl_.get();
-  return impl->spawn<wire::KeyPackageOk>([impl, account = std::move(account)]() -> asio::awaitable<ClientResult<wire::KeyPackageOk>> {
-    wire::Message msg = wire::FetchKeyPackage{account};
-    auto r = co_await impl->request(std::move(msg));
-    co_return expect<wire::KeyPackageOk>(std::move(r), "KeyPackageOk");
-  });
-}
-
 std::future<ClientResult<SendReceipt>> Engine::send_text(RoomId room, std::string text) {
   Impl* impl = impl_.get();
   auto promise = std::make_shared<std::promise<ClientResult<SendReceipt>>>();

@@ -77,6 +77,14 @@ struct EngineOptions {
   KeyPackagePolicy key_packages;
 };
 
+/// The safety number we share with another account (safety_number.h).
+struct SafetyNumber {
+  AccountId account;
+  std::string handle;
+  std::string digits;     // 12 groups of 5 digits
+  bool verified = false;  // confirmed with verify_safety_number()
+};
+
 /// The outcome of a KeyPackage top-up.
 struct KeyPackageStock {
   std::uint32_t relay_stock = 0;  // one-time packages the relay holds now
@@ -131,11 +139,25 @@ class Engine {
   [[nodiscard]] std::future<ClientResult<Seq>> leave_room(RoomId room);
   [[nodiscard]] std::future<ClientResult<void>> close_room(RoomId room);
   [[nodiscard]] std::future<ClientResult<wire::Roster>> roster(RoomId room);
+  /// The account with `handle`. Its identity key is pinned on first sight;
+  /// a different key later fails with IdentityChanged (and an
+  /// IdentityKeyChanged event) until accept_identity_key().
   [[nodiscard]] std::future<ClientResult<wire::AccountInfo>> lookup(std::string handle);
+  /// Our safety number with `handle` (lookup's errors).
+  [[nodiscard]] std::future<ClientResult<SafetyNumber>> safety_number(std::string handle);
+  /// Marks `handle`'s pinned key verified when `digits` (spaces ignored) is
+  /// our safety number with it; InvalidArgument when it is not.
+  [[nodiscard]] std::future<ClientResult<SafetyNumber>> verify_safety_number(std::string handle, std::string digits);
+  /// Pins the key the relay now names for `handle` (after IdentityChanged),
+  /// not verified.
+  [[nodiscard]] std::future<ClientResult<SafetyNumber>> accept_identity_key(std::string handle);
   /// Tops up our KeyPackages at the relay now (the engine also does it
   /// after each sync and every kKeyPackageCheckInterval while online). Joins
   /// a top-up already running.
   [[nodiscard]] std::future<ClientResult<KeyPackageStock>> top_up_key_packages();
+  /// A KeyPackage of `account`, checked: the relay's identity key for it
+  /// matches our pin (IdentityChanged otherwise) and the package is that
+  /// account's with that key, valid now (Protocol otherwise).
   [[nodiscard]] std::future<ClientResult<wire::KeyPackageOk>> fetch_key_package(AccountId account);
 
   /// Queues `text` for `room` in the outbox (durably) and sends it when

@@ -101,7 +101,9 @@ class Engine::Impl {
   asio::awaitable<ClientResult<wire::Message>> request(wire::Message body);
   asio::awaitable<ClientResult<Seq>> submit_bundle(RoomId room, std::vector<wire::RosterChange> changes,
                                                    std::vector<wire::WelcomeFor> welcomes);
-  asio::awaitable<ClientResult<wire::AccountInfo>> lookup(std::string handle);
+  /// Whether lookup() holds the relay's answer against our pins.
+  enum class Pins { Check, Skip };
+  asio::awaitable<ClientResult<wire::AccountInfo>> lookup(std::string handle, Pins pins = Pins::Check);
   asio::awaitable<ClientResult<RoomId>> create_room(std::uint64_t lifetime_ms);
   ClientResult<EnvelopeId> queue_send(const RoomId& room, std::string text);
   void resend_outbox();
@@ -109,6 +111,13 @@ class Engine::Impl {
   void on_send_answer(const PendingSend& p, ClientResult<wire::Message> r);
   void refresh_epoch_and_resend(const PendingSend& p);
   void finish_send(const PendingSend& p, ClientResult<SendReceipt> r);
+
+  // identity pins (engine_identity.cpp)
+  /// Pins `key` for `account` on first sight; IdentityChanged (and the
+  /// event) when another key is pinned.
+  [[nodiscard]] ClientResult<void> check_identity(const AccountId& account, BytesView key, const std::string& handle);
+  asio::awaitable<ClientResult<SafetyNumber>> safety_number(std::string handle);
+  asio::awaitable<ClientResult<wire::KeyPackageOk>> fetch_key_package(AccountId account);
 
   // KeyPackages (engine_keys.cpp)
   using TopUpDone = std::function<void(const ClientResult<KeyPackageStock>&)>;

@@ -90,13 +90,18 @@ asio::awaitable<ClientResult<RoomId>> Engine::Impl::create_room(std::uint64_t li
   co_return room;
 }
 
-asio::awaitable<ClientResult<wire::AccountInfo>> Engine::Impl::lookup(std::string handle) {
+asio::awaitable<ClientResult<wire::AccountInfo>> Engine::Impl::lookup(std::string handle, Pins pins) {
   if (handle.empty() || handle.size() > wire::kMaxHandleSize) {
     co_return fail(ClientError{ClientCode::InvalidArgument, "a handle has 1 to " + std::to_string(wire::kMaxHandleSize) + " bytes"});
   }
   wire::Message msg = wire::LookupAccount{std::move(handle)};
   auto answer = co_await request(std::move(msg));
-  co_return expect<wire::AccountInfo>(std::move(answer), "AccountInfo");
+  auto info = expect<wire::AccountInfo>(std::move(answer), "AccountInfo");
+  if (!info || pins == Pins::Skip) co_return info;
+  if (auto pinned = check_identity(info->account, info->identity_key, info->handle); !pinned) {
+    co_return fail(pinned.error());
+  }
+  co_return info;
 }
 
 asio::awaitable<ClientResult<Seq>> Engine::Impl::submit_bundle(RoomId room, std::vector<wire::RosterChange> changes,

@@ -25,6 +25,7 @@ bool is_fatal(ClientCode c) {
     case ClientCode::Passphrase:
     case ClientCode::Stopped: return true;
     case ClientCode::InvalidArgument:
+    case ClientCode::IdentityChanged:
     case ClientCode::Connect:
     case ClientCode::Tls:
     case ClientCode::Protocol:

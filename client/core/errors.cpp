@@ -11,6 +11,7 @@ std::string to_string(ClientCode c) {
     case ClientCode::AlreadyRegistered: return "AlreadyRegistered";
     case ClientCode::Store: return "Store";
     case ClientCode::Passphrase: return "Passphrase";
+    case ClientCode::IdentityChanged: return "IdentityChanged";
     case ClientCode::Connect: return "Connect";
     case ClientCode::Tls: return "Tls";
     case ClientCode::PinMismatch: return "PinMismatch";

@@ -22,6 +22,7 @@ enum class ClientCode {
   Connect,          // TCP: resolve or connect failed, or the connection dropped
   Tls,              // TLS handshake or certificate verification failed
   PinMismatch,      // the relay's key does not match the pinned SPKI hash
+  IdentityChanged,  // the relay names another identity key for an account than the one pinned
   Protocol,         // the relay sent something this client cannot accept
   AuthFailed,       // registration or login was refused
   Refused,          // the relay answered a request with an Error (see `relay`)

@@ -23,6 +23,7 @@ const char* event_name(const Event& e) noexcept {
                         [](const RoomClosedEvent&) { return "room_closed"; },
                         [](const ConnectionChanged&) { return "connection"; },
                         [](const Synced&) { return "synced"; },
+                        [](const IdentityKeyChanged&) { return "identity_changed"; },
                         [](const KeyPackagesPublished&) { return "key_packages_published"; },
                         [](const ErrorEvent&) { return "error"; },
                         [](const EventsDropped&) { return "events_dropped"; },

@@ -73,6 +73,15 @@ struct ConnectionChanged {
 struct Synced {
   std::size_t rooms = 0;
 };
+/// The relay named another identity key for an account than the one this
+/// device pinned: either the person re-installed, or someone is in between.
+/// Shown wherever that person appears until the user accepts the new key.
+struct IdentityKeyChanged {
+  AccountId account;
+  std::string handle;
+  Bytes pinned_key;
+  Bytes new_key;
+};
 /// New KeyPackages are at the relay (a top-up of the stock others add us with).
 struct KeyPackagesPublished {
   std::uint32_t stock = 0;     // one-time packages the relay now holds
@@ -91,8 +100,8 @@ struct EventsDropped {
 };
 
 using Event = std::variant<MessageReceived, MessageSent, SendFailed, RosterChanged, RoomJoined, RoomLeft,
-                           RoomClosedEvent, ConnectionChanged, Synced, KeyPackagesPublished, ErrorEvent,
-                           EventsDropped>;
+                           RoomClosedEvent, ConnectionChanged, Synced, IdentityKeyChanged, KeyPackagesPublished,
+                           ErrorEvent, EventsDropped>;
 
 [[nodiscard]] const char* event_name(const Event& e) noexcept;
 

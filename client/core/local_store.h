@@ -68,6 +68,16 @@ struct PendingSend {
 
 enum class DeliveryOutcome { Stored, Duplicate };
 
+/// Another account's identity key as this device first saw it (trust on
+/// first use); a different key later is an IdentityChanged error and event.
+struct PinnedKey {
+  AccountId account;
+  Bytes identity_key;
+  std::int64_t pinned_ms = 0;
+  bool verified = false;  // the user compared safety numbers and confirmed them
+  friend bool operator==(const PinnedKey&, const PinnedKey&) = default;
+};
+
 /// One of our KeyPackages with the private keys a Welcome to it needs
 /// (client/core/key_packages.h encodes the bundle). Kept until it expires or
 /// is used to join.
@@ -128,6 +138,11 @@ class LocalStore {
   [[nodiscard]] virtual StoreResult<std::vector<StoredKeyPackage>> key_packages() = 0;
   /// Removing a ref that is not there is not an error.
   [[nodiscard]] virtual StoreResult<void> remove_key_package(BytesView ref) = 0;
+
+  // ---- pinned identity keys ----
+  [[nodiscard]] virtual StoreResult<std::optional<PinnedKey>> pinned_key(const AccountId& account) = 0;
+  /// Inserts or replaces the account's pin.
+  [[nodiscard]] virtual StoreResult<void> put_pinned_key(const PinnedKey& pin) = 0;
 };
 
 }  // namespace hearth::client

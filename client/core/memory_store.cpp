@@ -116,4 +116,15 @@ StoreResult<void> MemoryStore::remove_key_package(BytesView ref) {
   return {};
 }
 
+StoreResult<std::optional<PinnedKey>> MemoryStore::pinned_key(const AccountId& account) {
+  auto it = pins_.find(account);
+  if (it == pins_.end()) return std::optional<PinnedKey>{};
+  return std::optional<PinnedKey>{it->second};
+}
+
+StoreResult<void> MemoryStore::put_pinned_key(const PinnedKey& pin) {
+  pins_.insert_or_assign(pin.account, pin);
+  return {};
+}
+
 }  // namespace hearth::client

@@ -29,6 +29,8 @@ class MemoryStore final : public LocalStore {
   [[nodiscard]] StoreResult<void> add_key_packages(const std::vector<StoredKeyPackage>& packages) override;
   [[nodiscard]] StoreResult<std::vector<StoredKeyPackage>> key_packages() override;
   [[nodiscard]] StoreResult<void> remove_key_package(BytesView ref) override;
+  [[nodiscard]] StoreResult<std::optional<PinnedKey>> pinned_key(const AccountId& account) override;
+  [[nodiscard]] StoreResult<void> put_pinned_key(const PinnedKey& pin) override;
 
  private:
   std::optional<Bytes> seed_;
@@ -38,6 +40,7 @@ class MemoryStore final : public LocalStore {
   std::uint64_t next_position_ = 0;
   std::map<std::uint64_t, PendingSend> outbox_;  // by insertion position
   std::map<Bytes, StoredKeyPackage> key_packages_;  // by ref
+  std::map<AccountId, PinnedKey> pins_;
 };
 
 }  // namespace hearth::client

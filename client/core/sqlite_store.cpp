@@ -17,7 +17,7 @@ using store::Statement;
 using store::Step;
 using store::StoreCode;
 
-constexpr std::array<store::Migration, 3> kMigrations{{
+constexpr std::array<store::Migration, 4> kMigrations{{
     {1, R"sql(
 CREATE TABLE identity (
   id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -82,6 +82,16 @@ CREATE TABLE key_packages (
   last_resort INTEGER NOT NULL,
   not_after INTEGER NOT NULL,
   sealed_bundle BLOB NOT NULL
+) WITHOUT ROWID;
+)sql"},
+    // Version 4: other accounts' identity keys as first seen. Public keys of
+    // accounts the relay already knows we share rooms with: kept in clear.
+    {4, R"sql(
+CREATE TABLE pinned_keys (
+  account BLOB PRIMARY KEY,
+  identity_key BLOB NOT NULL,
+  pinned_ms INTEGER NOT NULL,
+  verified INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql"},
 }};
@@ -575,6 +585,26 @@ StoreResult<void> SqliteStore::remove_key_package(BytesView ref) {
   auto st = db_.prepare("DELETE FROM key_packages WHERE ref = ?1");
   if (!st) return err<void>(st.error());
   if (auto r = st->bind_blob(1, ref); !r) return r;
+  return st->run();
+}
+
+StoreResult<std::optional<PinnedKey>> SqliteStore::pinned_key(const AccountId& account) {
+  auto st = db_.prepare("SELECT identity_key, pinned_ms, verified FROM pinned_keys WHERE account = ?1");
+  if (!st) return err<std::optional<PinnedKey>>(st.error());
+  if (auto r = st->bind_blob(1, account.v); !r) return err<std::optional<PinnedKey>>(r.error());
+  auto s = st->step();
+  if (!s) return err<std::optional<PinnedKey>>(s.error());
+  if (*s == Step::Done) return std::optional<PinnedKey>{};
+  return std::optional<PinnedKey>{PinnedKey{account, st->column_blob(0), st->column_int64(1), st->column_int64(2) != 0}};
+}
+
+StoreResult<void> SqliteStore::put_pinned_key(const PinnedKey& pin) {
+  auto st = db_.prepare(
+      "INSERT OR REPLACE INTO pinned_keys(account, identity_key, pinned_ms, verified) VALUES (?1, ?2, ?3, ?4)");
+  if (!st) return err<void>(st.error());
+  Binder b{*st};
+  b.blob(pin.account.v).blob(pin.identity_key).i64(pin.pinned_ms).i64(pin.verified ? 1 : 0);
+  if (!b.result) return b.result;
   return st->run();
 }
 

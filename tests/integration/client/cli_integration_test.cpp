@@ -268,3 +268,28 @@ TEST_CASE("integration: hearth-cli profiles are sealed under their passphrase", 
   CHECK(history.exit_code == 0);
   CHECK(history.out.find(text) != std::string::npos);
 }
+
+TEST_CASE("integration: hearth-cli compares safety numbers and marks a person verified", "[integration][cli]") {
+  TempDir tmp;
+  std::filesystem::create_directories(tmp.path() / "relay");
+  RelayProcess relay(tmp.path() / "relay");
+  const auto [alice, bob, room] = two_in_a_room(tmp.path(), relay, "alice", "bob");
+  auto a = alice({"safety-number", "--handle", "bob"});
+  REQUIRE(a.exit_code == 0);
+  auto b = bob({"safety-number", "--handle", "alice"});
+  REQUIRE(b.exit_code == 0);
+  const auto a_json = json_lines(a.out).back();
+  const auto b_json = json_lines(b.out).back();
+  const auto digits = a_json["digits"].get<std::string>();
+  CHECK(digits == b_json["digits"].get<std::string>());
+  CHECK(digits.size() == 71);
+  CHECK(a_json["verified"] == false);
+
+  auto mismatch = alice({"verify", "--handle", "bob", "--digits", "00000 00000"});
+  CHECK(mismatch.exit_code == 2);
+  auto verified = alice({"verify", "--handle", "bob", "--digits", digits});
+  REQUIRE(verified.exit_code == 0);
+  CHECK(json_lines(verified.out).back()["verified"] == true);
+  CHECK(json_lines(alice({"safety-number", "--handle", "bob"}).out).back()["verified"] == true);
+  CHECK(alice({"safety-number", "--handle", "nobody"}).exit_code == 5);
+}

@@ -344,3 +344,75 @@ TEST_CASE("integration: closing a room reaches its members and ends sending", "[
   REQUIRE_FALSE(late);
   CHECK(late.error().code == ClientCode::InvalidArgument);
 }
+
+TEST_CASE("integration: identity keys are pinned on first sight and compared as safety numbers",
+          "[integration][client]") {
+  World w(2);
+  auto& alice = w.clients[0];
+  auto& bob = w.clients[1];
+  // Alice added Bob, so she has pinned his key; Bob pins hers now.
+  auto a_view = await(alice->safety_number("bob"));
+  INFO(why(a_view));
+  REQUIRE(a_view);
+  auto b_view = await(bob->safety_number("alice"));
+  INFO(why(b_view));
+  REQUIRE(b_view);
+  CHECK(a_view->digits == b_view->digits);  // what they read to each other
+  CHECK_FALSE(a_view->verified);
+
+  auto wrong = await(alice->verify_safety_number("bob", "12345 12345"));
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().code == client::ClientCode::InvalidArgument);
+  auto right = await(alice->verify_safety_number("bob", b_view->digits));
+  INFO(why(right));
+  REQUIRE(right);
+  CHECK(right->verified);
+  CHECK(await(alice->safety_number("bob"))->verified);
+
+  // Our own account: the relay's key for it must be ours.
+  CHECK(await(alice->lookup("alice")));
+
+  // Bob's key changes under Alice (as if the relay substituted it): her
+  // device pinned another one, so lookups, KeyPackages and adds stop.
+  alice.close();
+  {
+    auto store = client::SqliteStore::open(alice.dir / client::kProfileDbName, kTestPassphrase, kTestKdf);
+    REQUIRE(store);
+    auto pin = (*store)->pinned_key(a_view->account);
+    REQUIRE(pin);
+    REQUIRE(*pin);
+    auto forged = **pin;
+    forged.identity_key[0] ^= 0x01;
+    REQUIRE((*store)->put_pinned_key(forged));
+  }
+  alice.open();
+  REQUIRE(await(alice->start()));
+  auto changed = await(alice->lookup("bob"));
+  REQUIRE_FALSE(changed);
+  CHECK(changed.error().code == client::ClientCode::IdentityChanged);
+  auto kp = await(alice->fetch_key_package(a_view->account));
+  REQUIRE_FALSE(kp);
+  CHECK(kp.error().code == client::ClientCode::IdentityChanged);
+  auto room = await(alice->create_room());
+  REQUIRE(room);
+  auto add = await(alice->add_member(*room, "bob"));
+  REQUIRE_FALSE(add);
+  CHECK(add.error().code == client::ClientCode::IdentityChanged);
+  REQUIRE(collect(*alice, alice.seen, [](const Seen& s) { return s.count_events<client::IdentityKeyChanged>() > 0; }));
+  for (const auto& e : alice.seen.all) {
+    if (const auto* c = std::get_if<client::IdentityKeyChanged>(&e)) {
+      CHECK(c->account == a_view->account);
+      CHECK(c->new_key != c->pinned_key);
+      CHECK((c->handle == "bob" || c->handle.empty()));  // KeyPackage answers carry no handle
+    }
+  }
+
+  // Alice accepts the key the relay names; it is pinned again, not verified.
+  auto accepted = await(alice->accept_identity_key("bob"));
+  INFO(why(accepted));
+  REQUIRE(accepted);
+  CHECK_FALSE(accepted->verified);
+  CHECK(accepted->digits == b_view->digits);
+  CHECK(await(alice->lookup("bob")));
+  CHECK(await(alice->add_member(*room, "bob")));
+}

@@ -427,3 +427,21 @@ TEST_CASE("sqlite store: KeyPackage private keys are sealed, and a bundle moved 
   REQUIRE((*s)->remove_key_package(Bytes(32, 0x66)));
   CHECK((*s)->key_packages().value().empty());
 }
+
+TEMPLATE_TEST_CASE("local store: a pinned identity key is read back and replaced whole", "[client][store]",
+                   MemoryFactory, SqliteFactory) {
+  TestType f;
+  auto s = f.make();
+  const AccountId bob{Bytes(16, 0xb0)};
+  CHECK_FALSE(s->pinned_key(bob).value());
+  const PinnedKey first{bob, Bytes(32, 1), 1000, false};
+  REQUIRE(s->put_pinned_key(first));
+  CHECK(s->pinned_key(bob).value() == first);
+  const PinnedKey verified{bob, Bytes(32, 1), 1000, true};
+  REQUIRE(s->put_pinned_key(verified));
+  CHECK(s->pinned_key(bob).value() == verified);
+  const PinnedKey accepted{bob, Bytes(32, 2), 2000, false};
+  REQUIRE(s->put_pinned_key(accepted));
+  CHECK(s->pinned_key(bob).value() == accepted);
+  CHECK_FALSE(s->pinned_key(AccountId{Bytes(16, 0xc0)}).value());
+}
