@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "client/core/room_group.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "client/core/key_packages.h"
+#include "common/mls/codec.h"
+#include "common/mls/identity.h"
+#include "common/mls/roles.h"
+
+namespace hearth::client {
+
+namespace {
+
+using mls::Error;
+using mls::MlsResult;
+
+crypto::SigningKey copy_key(const crypto::SigningKey& key) {
+  // SigningKey holds a Secret and is move-only; the seed rebuilds it.
+  const auto seed = crypto::ed25519_seed(key);
+  auto copy = crypto::ed25519_from_seed(seed.view());
+  // A seed taken from a valid key always rebuilds it.
+  if (!copy) throw std::logic_error("an Ed25519 seed did not rebuild its key");
+  return std::move(*copy);
+}
+
+mls::GroupEnv env_at(std::uint64_t now_s) { return mls::GroupEnv{now_s, nullptr}; }
+
+wire::Role role_in(const mls::Roles& roles, BytesView identity) {
+  const bool f = std::any_of(roles.facilitators.begin(), roles.facilitators.end(),
+                             [&](const Bytes& id) { return std::ranges::equal(id, identity); });
+  return f ? wire::Role::Facilitator : wire::Role::Member;
+}
+
+/// The roster change a commit's events make, with roles as they are after it.
+MlsResult<std::vector<wire::RosterChange>> roster_of(const std::vector<mls::GroupEvent>& events,
+                                                     const mls::Roles& roles_before, const mls::Roles& roles_after,
+                                                     const std::vector<RoomMember>& members_after) {
+  std::vector<wire::RosterChange> out;
+  for (const auto& e : events) {
+    if (const auto* added = std::get_if<mls::MemberAdded>(&e)) {
+      auto account = account_of(added->credential);
+      if (!account) return fail(account.error());
+      out.push_back(wire::RosterChange{wire::RosterOp::Add, *account, role_in(roles_after, account->v)});
+    } else if (const auto* removed = std::get_if<mls::MemberRemoved>(&e)) {
+      auto account = account_of(removed->credential);
+      if (!account) return fail(account.error());
+      out.push_back(wire::RosterChange{wire::RosterOp::Remove, *account, wire::Role::Member});
+    }
+  }
+  // Role changes of members who stay.
+  for (const auto& m : members_after) {
+    const auto before = role_in(roles_before, m.account.v);
+    const auto after = role_in(roles_after, m.account.v);
+    const bool just_added = std::any_of(out.begin(), out.end(), [&](const wire::RosterChange& c) {
+      return c.op == wire::RosterOp::Add && c.account == m.account;
+    });
+    if (before != after && !just_added) out.push_back(wire::RosterChange{wire::RosterOp::SetRole, m.account, after});
+  }
+  return out;
+}
+
+MlsResult<RoomCommit> to_room_commit(const RoomGroup& before, mls::PendingCommit pending,
+                                     const std::vector<std::pair<mls::Digest, AccountId>>& joiners,
+                                     RoomGroup next_group);
+
+}  // namespace
+
+MlsResult<AccountId> account_of(const mls::Credential& credential) {
+  if (credential.credential_type != mls::CredentialType::Basic ||
+      credential.identity.size() != wire::kAccountIdSize) {
+    return fail(Error::ForeignIdentity);
+  }
+  return AccountId{credential.identity};
+}
+
+MlsResult<RoomGroup> RoomGroup::create(const RoomId& room, const AccountId& self, const crypto::SigningKey& identity,
+                                       std::uint64_t now_s, Rng& rng) {
+  // Our own leaf comes from a KeyPackage that is never published.
+  const auto own = mls::create_key_package(mls::account_credential(self.v), identity,
+                                           mls::account_key_package_options(now_s), rng);
+  std::vector<mls::Extension> extensions{mls::roles_extension(mls::Roles{{self.v}})};
+  auto state = mls::GroupState::create(room.v, own, copy_key(identity), std::move(extensions),
+                                       mls::RolePolicy::Hearth, rng);
+  if (!state) return fail(state.error());
+  return RoomGroup(std::move(*state));
+}
+
+MlsResult<RoomGroup::Joined> RoomGroup::join(BytesView welcome, const AccountId& self,
+                                             const crypto::SigningKey& identity,
+                                             const std::vector<StoredKeyPackage>& ours, std::uint64_t now_s) {
+  auto message = mls::decode<mls::MlsMessage>(welcome);
+  if (!message) return fail(message.error());
+  const auto* w = std::get_if<mls::Welcome>(&message->body);
+  if (w == nullptr) return fail(Error::WrongWireFormat);
+  for (const auto& secrets : w->secrets) {
+    const auto mine = std::find_if(ours.begin(), ours.end(),
+                                   [&](const StoredKeyPackage& p) { return p.ref == secrets.new_member; });
+    if (mine == ours.end()) continue;
+    auto bundle = decode_bundle(mine->bundle);
+    if (!bundle) return fail(bundle.error());
+    auto state = mls::GroupState::join(*w, *bundle, copy_key(identity), std::nullopt, mls::RolePolicy::Hearth,
+                                       env_at(now_s));
+    if (!state) return fail(state.error());
+    RoomGroup group(std::move(*state));
+    // Our leaf must be ours: our account, our key.
+    auto me = group.member(self);
+    if (!me || me->leaf != group.state_.own_leaf() ||
+        !std::ranges::equal(me->identity_key, identity.public_key)) {
+      return fail(Error::ForeignIdentity);
+    }
+    return Joined{std::move(group), mine->ref};
+  }
+  return fail(Error::InvalidWelcome);
+}
+
+RoomGroup RoomGroup::clone() const { return RoomGroup(state_.clone()); }
+
+RoomId RoomGroup::room() const {
+  const auto id = state_.group_id();
+  return RoomId{Bytes(id.begin(), id.end())};
+}
+
+std::vector<RoomMember> RoomGroup::members() const {
+  std::vector<RoomMember> out;
+  const auto& roles = state_.roles();
+  for (const auto& m : state_.members()) {
+    auto account = account_of(m.credential);
+    if (!account) continue;  // every leaf passed the checks on entry; none lacks an account
+    out.push_back(RoomMember{*account, m.leaf, m.signature_key,
+                             role_in(roles, account->v) == wire::Role::Facilitator});
+  }
+  return out;
+}
+
+std::optional<RoomMember> RoomGroup::member(const AccountId& account) const {
+  for (auto& m : members()) {
+    if (m.account == account) return m;
+  }
+  return std::nullopt;
+}
+
+bool RoomGroup::is_facilitator(const AccountId& account) const {
+  return role_in(state_.roles(), account.v) == wire::Role::Facilitator;
+}
+
+Bytes RoomGroup::group_info() const { return mls::encode(mls::MlsMessage{mls::kProtocolVersionMls10, state_.group_info(true)}); }
+
+std::string RoomGroup::safety_code() const {
+  const auto a = state_.epoch_authenticator();
+  std::string out;
+  for (std::size_t group = 0; group < 4 && (group + 1) * 5 <= a.size(); ++group) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < 5; ++i) v = (v << 8) | a[group * 5 + i];
+    const std::string digits = std::to_string(v % 100'000);
+    if (!out.empty()) out += ' ';
+    out += std::string(5 - digits.size(), '0') + digits;
+  }
+  return out;
+}
+
+namespace {
+
+MlsResult<RoomCommit> to_room_commit(const RoomGroup& before, mls::PendingCommit pending,
+                                     const std::vector<std::pair<mls::Digest, AccountId>>& joiners,
+                                     RoomGroup next_group) {
+  RoomCommit out{mls::encode(pending.commit), {}, {}, std::move(next_group)};
+  auto roster = roster_of(pending.events, before.state().roles(), out.next.state().roles(), out.next.members());
+  if (!roster) return fail(roster.error());
+  out.roster = std::move(*roster);
+  if (pending.welcome) {
+    const Bytes welcome = mls::encode(*pending.welcome);
+    for (const auto& ref : pending.welcome_key_package_refs) {
+      const auto j = std::find_if(joiners.begin(), joiners.end(), [&](const auto& p) { return p.first == ref; });
+      if (j == joiners.end()) return fail(Error::InvalidWelcome);
+      out.welcomes.push_back(RoomCommit::WelcomeFor{j->second, welcome});
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+MlsResult<RoomCommit> RoomGroup::add(const std::vector<wire::KeyPackageOk>& packages, Rng& rng,
+                                     std::uint64_t now_s) const {
+  std::vector<mls::KeyPackage> kps;
+  std::vector<std::pair<mls::Digest, AccountId>> joiners;
+  for (const auto& p : packages) {
+    auto kp = mls::check_account_key_package(p.key_package, p.account.v, p.identity_key, now_s);
+    if (!kp) return fail(kp.error());
+    joiners.emplace_back(kp->ref, p.account);
+    kps.push_back(std::move(kp->key_package));
+  }
+  auto pending = state_.add(kps, rng, env_at(now_s));
+  if (!pending) return fail(pending.error());
+  RoomGroup next(std::move(pending->next));
+  return to_room_commit(*this, std::move(*pending), joiners, std::move(next));
+}
+
+MlsResult<RoomCommit> RoomGroup::remove(const std::vector<AccountId>& accounts, Rng& rng, std::uint64_t now_s) const {
+  std::vector<mls::LeafIndex> leaves;
+  for (const auto& a : accounts) {
+    auto m = member(a);
+    if (!m) return fail(Error::InvalidProposal);
+    leaves.push_back(m->leaf);
+  }
+  auto pending = state_.remove(leaves, rng, env_at(now_s));
+  if (!pending) return fail(pending.error());
+  RoomGroup next(std::move(pending->next));
+  return to_room_commit(*this, std::move(*pending), {}, std::move(next));
+}
+
+MlsResult<RoomCommit> RoomGroup::refresh(Rng& rng, std::uint64_t now_s) const {
+  auto pending = state_.update(rng, env_at(now_s));
+  if (!pending) return fail(pending.error());
+  RoomGroup next(std::move(pending->next));
+  return to_room_commit(*this, std::move(*pending), {}, std::move(next));
+}
+
+MlsResult<RoomChange> RoomGroup::apply(BytesView handshake, std::uint64_t now_s) const {
+  auto message = mls::decode<mls::MlsMessage>(handshake);
+  if (!message) return fail(message.error());
+  const auto* pub = std::get_if<mls::PublicMessage>(&message->body);
+  // Hearth commits are PublicMessage, so the relay can check them.
+  if (pub == nullptr || mls::content_type(pub->content.content) != mls::ContentType::Commit) {
+    return fail(Error::WrongWireFormat);
+  }
+  std::optional<AccountId> committer;
+  for (const auto& m : members()) {
+    if (m.leaf.v == pub->content.sender.index) committer = m.account;
+  }
+  auto t = state_.handle(*message, env_at(now_s));
+  if (!t) return fail(t.error());
+  if (!committer) return fail(Error::SenderOutOfRange);
+  RoomChange out{RoomGroup(std::move(t->next)), *committer, {}, false};
+  out.removed_us = std::any_of(t->events.begin(), t->events.end(),
+                               [](const mls::GroupEvent& e) { return std::holds_alternative<mls::SelfRemoved>(e); });
+  auto roster = roster_of(t->events, state_.roles(), out.next.state_.roles(), out.next.members());
+  if (!roster) return fail(roster.error());
+  out.roster = std::move(*roster);
+  return out;
+}
+
+MlsResult<Bytes> RoomGroup::encrypt(BytesView content, Rng& rng) {
+  auto m = state_.protect(content, {}, rng, kRoomPaddingBlock);
+  if (!m) return fail(m.error());
+  return mls::encode(*m);
+}
+
+MlsResult<RoomMessage> RoomGroup::decrypt(BytesView payload) {
+  auto message = mls::decode<mls::MlsMessage>(payload);
+  if (!message) return fail(message.error());
+  auto app = state_.unprotect(*message);
+  if (!app) return fail(app.error());
+  auto sender = account_of(app->credential);
+  if (!sender) return fail(sender.error());
+  return RoomMessage{*sender, app->epoch, std::move(app->data)};
+}
+
+}  // namespace hearth::client

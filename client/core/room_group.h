@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// A room's MLS group as one member holds it (DESIGN.md §3-5): the MLS group
+// state (common/mls) with Hearth's identities on top. Every member is an
+// account: its leaf carries a Basic credential naming the account id, its
+// signature key is the account's identity key, and facilitators are listed
+// by account id in the roles extension. What travels in envelopes comes out
+// of here as bytes: MLSMessage-encoded commits (PublicMessage), Welcomes,
+// GroupInfo, and application messages (PrivateMessage padded to a multiple
+// of kRoomPaddingBlock).
+//
+// A value: operations that change the group return the next RoomGroup and
+// leave this one as it was, except encrypt()/decrypt(), which advance the
+// message ratchets in place (the caller saves the state before the
+// ciphertext leaves, and with the plaintext after it arrived).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client/core/local_store.h"
+#include "common/mls/group_state.h"
+#include "common/wire/messages.h"
+
+namespace hearth::client {
+
+/// Application messages are padded to a multiple of this (DESIGN.md §4).
+inline constexpr std::size_t kRoomPaddingBlock = 256;
+
+struct RoomMember {
+  AccountId account;
+  mls::LeafIndex leaf;
+  Bytes identity_key;
+  bool facilitator = false;
+  friend bool operator==(const RoomMember&, const RoomMember&) = default;
+};
+
+/// A change to send as one bundle (SubmitBundle): the commit, the Welcome
+/// for each added account, the roster change the commit makes, and the
+/// state to adopt once the relay accepted it.
+struct RoomCommit;
+
+/// An application message opened.
+struct RoomMessage {
+  AccountId sender;
+  std::uint64_t epoch = 0;
+  Bytes content;  // hearth.v1.Content bytes
+};
+
+/// What a commit from someone else did.
+struct RoomChange;
+
+class RoomGroup {
+ public:
+  /// A new room with us as its only member and facilitator, at epoch 0.
+  [[nodiscard]] static mls::MlsResult<RoomGroup> create(const RoomId& room, const AccountId& self,
+                                                        const crypto::SigningKey& identity, std::uint64_t now_s,
+                                                        Rng& rng);
+  /// Joins from a Welcome (MLSMessage bytes) made for one of our KeyPackages.
+  /// Returns the group and the ref of the KeyPackage it used (so the caller
+  /// deletes its private keys). InvalidWelcome when it is for none of ours;
+  /// the Welcome's checks otherwise; ForeignIdentity when our leaf in it is
+  /// not ours.
+  struct Joined;
+  [[nodiscard]] static mls::MlsResult<Joined> join(BytesView welcome, const AccountId& self,
+                                                   const crypto::SigningKey& identity,
+                                                   const std::vector<StoredKeyPackage>& ours, std::uint64_t now_s);
+
+  RoomGroup(RoomGroup&&) noexcept = default;
+  RoomGroup& operator=(RoomGroup&&) noexcept = default;
+  [[nodiscard]] RoomGroup clone() const;
+
+  [[nodiscard]] RoomId room() const;
+  [[nodiscard]] std::uint64_t epoch() const noexcept { return state_.epoch(); }
+  [[nodiscard]] bool removed() const noexcept { return state_.is_removed(); }
+  [[nodiscard]] std::vector<RoomMember> members() const;
+  [[nodiscard]] std::optional<RoomMember> member(const AccountId& account) const;
+  [[nodiscard]] bool is_facilitator(const AccountId& account) const;
+  /// The signed GroupInfo with the ratchet tree (MLSMessage bytes), for the
+  /// relay's public view of the room.
+  [[nodiscard]] Bytes group_info() const;
+  /// The per-epoch safety code: everyone in the room on this epoch sees the
+  /// same 20 digits (4 groups of 5) from the epoch authenticator.
+  [[nodiscard]] std::string safety_code() const;
+  [[nodiscard]] const mls::GroupState& state() const noexcept { return state_; }
+
+  // ---- changes (need the relay's acceptance: adopt RoomCommit::next on BundleOk) ----
+  /// Adds the accounts whose KeyPackages the relay handed out (checked
+  /// against the account and identity key the answers name).
+  [[nodiscard]] mls::MlsResult<RoomCommit> add(const std::vector<wire::KeyPackageOk>& packages, Rng& rng,
+                                               std::uint64_t now_s) const;
+  /// Removes these accounts (InvalidProposal when one is not a member).
+  [[nodiscard]] mls::MlsResult<RoomCommit> remove(const std::vector<AccountId>& accounts, Rng& rng,
+                                                  std::uint64_t now_s) const;
+  /// Refreshes our own keys (a commit with a path and nothing else).
+  [[nodiscard]] mls::MlsResult<RoomCommit> refresh(Rng& rng, std::uint64_t now_s) const;
+
+  // ---- receiving a commit ----
+  /// Applies someone else's commit (MLSMessage bytes of a handshake
+  /// envelope). InvalidCommit for our own; the MLS checks otherwise
+  /// (signature, policy, epoch, confirmation tag, ...).
+  [[nodiscard]] mls::MlsResult<RoomChange> apply(BytesView handshake, std::uint64_t now_s) const;
+
+  // ---- application messages (in place) ----
+  [[nodiscard]] mls::MlsResult<Bytes> encrypt(BytesView content, Rng& rng);
+  /// WrongEpoch for an epoch no longer (or not yet) held; DecryptFailed,
+  /// GenerationExpired (already read), InvalidSignature, ForeignIdentity
+  /// (the sender's credential names no account) and codec errors.
+  [[nodiscard]] mls::MlsResult<RoomMessage> decrypt(BytesView payload);
+
+ private:
+  explicit RoomGroup(mls::GroupState state) : state_(std::move(state)) {}
+  mls::GroupState state_;
+};
+
+struct RoomGroup::Joined {
+  RoomGroup group;
+  Bytes key_package_ref;
+};
+
+struct RoomCommit {
+  Bytes commit;  // MLSMessage (PublicMessage)
+  struct WelcomeFor {
+    AccountId account;
+    Bytes welcome;  // MLSMessage (Welcome)
+  };
+  std::vector<WelcomeFor> welcomes;
+  std::vector<wire::RosterChange> roster;
+  RoomGroup next;
+};
+
+struct RoomChange {
+  RoomGroup next;
+  AccountId committer;
+  std::vector<wire::RosterChange> roster;
+  bool removed_us = false;
+};
+
+/// The account a leaf's Basic credential names (ForeignIdentity when it is
+/// not an account id).
+[[nodiscard]] mls::MlsResult<AccountId> account_of(const mls::Credential& credential);
+
+}  // namespace hearth::client
