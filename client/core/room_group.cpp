@@ -14,6 +14,7 @@ namespace hearth::client {
 namespace {
 
 using mls::Error;
+static_assert(mls::kAccountIdBytes == wire::kAccountIdSize);
 using mls::MlsResult;
 
 crypto::SigningKey copy_key(const crypto::SigningKey& key) {
@@ -27,10 +28,8 @@ crypto::SigningKey copy_key(const crypto::SigningKey& key) {
 
 mls::GroupEnv env_at(std::uint64_t now_s) { return mls::GroupEnv{now_s, nullptr}; }
 
-wire::Role role_in(const mls::Roles& roles, BytesView identity) {
-  const bool f = std::any_of(roles.facilitators.begin(), roles.facilitators.end(),
-                             [&](const Bytes& id) { return std::ranges::equal(id, identity); });
-  return f ? wire::Role::Facilitator : wire::Role::Member;
+wire::Role role_in(const mls::Roles& roles, const AccountId& account) {
+  return mls::lists_facilitator(roles, account) ? wire::Role::Facilitator : wire::Role::Member;
 }
 
 /// The roster change a commit's events make, with roles as they are after it.
@@ -40,19 +39,19 @@ MlsResult<std::vector<wire::RosterChange>> roster_of(const std::vector<mls::Grou
   std::vector<wire::RosterChange> out;
   for (const auto& e : events) {
     if (const auto* added = std::get_if<mls::MemberAdded>(&e)) {
-      auto account = account_of(added->credential);
+      auto account = mls::credential_account(added->credential);
       if (!account) return fail(account.error());
-      out.push_back(wire::RosterChange{wire::RosterOp::Add, *account, role_in(roles_after, account->v)});
+      out.push_back(wire::RosterChange{wire::RosterOp::Add, *account, role_in(roles_after, *account)});
     } else if (const auto* removed = std::get_if<mls::MemberRemoved>(&e)) {
-      auto account = account_of(removed->credential);
+      auto account = mls::credential_account(removed->credential);
       if (!account) return fail(account.error());
       out.push_back(wire::RosterChange{wire::RosterOp::Remove, *account, wire::Role::Member});
     }
   }
   // Role changes of members who stay.
   for (const auto& m : members_after) {
-    const auto before = role_in(roles_before, m.account.v);
-    const auto after = role_in(roles_after, m.account.v);
+    const auto before = role_in(roles_before, m.account);
+    const auto after = role_in(roles_after, m.account);
     const bool just_added = std::any_of(out.begin(), out.end(), [&](const wire::RosterChange& c) {
       return c.op == wire::RosterOp::Add && c.account == m.account;
     });
@@ -66,14 +65,6 @@ MlsResult<RoomCommit> to_room_commit(const RoomGroup& before, mls::PendingCommit
                                      RoomGroup next_group);
 
 }  // namespace
-
-MlsResult<AccountId> account_of(const mls::Credential& credential) {
-  if (credential.credential_type != mls::CredentialType::Basic ||
-      credential.identity.size() != wire::kAccountIdSize) {
-    return fail(Error::ForeignIdentity);
-  }
-  return AccountId{credential.identity};
-}
 
 MlsResult<RoomGroup> RoomGroup::create(const RoomId& room, const AccountId& self, const crypto::SigningKey& identity,
                                        std::uint64_t now_s, Rng& rng) {
@@ -126,10 +117,10 @@ std::vector<RoomMember> RoomGroup::members() const {
   std::vector<RoomMember> out;
   const auto& roles = state_.roles();
   for (const auto& m : state_.members()) {
-    auto account = account_of(m.credential);
+    auto account = mls::credential_account(m.credential);
     if (!account) continue;  // every leaf passed the checks on entry; none lacks an account
     out.push_back(RoomMember{*account, m.leaf, m.signature_key,
-                             role_in(roles, account->v) == wire::Role::Facilitator});
+                             mls::lists_facilitator(roles, *account)});
   }
   return out;
 }
@@ -142,7 +133,7 @@ std::optional<RoomMember> RoomGroup::member(const AccountId& account) const {
 }
 
 bool RoomGroup::is_facilitator(const AccountId& account) const {
-  return role_in(state_.roles(), account.v) == wire::Role::Facilitator;
+  return mls::lists_facilitator(state_.roles(), account);
 }
 
 Bytes RoomGroup::group_info() const { return mls::encode(mls::MlsMessage{mls::kProtocolVersionMls10, state_.group_info(true)}); }
@@ -253,7 +244,7 @@ MlsResult<RoomMessage> RoomGroup::decrypt(BytesView payload) {
   if (!message) return fail(message.error());
   auto app = state_.unprotect(*message);
   if (!app) return fail(app.error());
-  auto sender = account_of(app->credential);
+  auto sender = mls::credential_account(app->credential);
   if (!sender) return fail(sender.error());
   return RoomMessage{*sender, app->epoch, std::move(app->data)};
 }

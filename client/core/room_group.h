@@ -137,8 +137,4 @@ struct RoomChange {
   bool removed_us = false;
 };
 
-/// The account a leaf's Basic credential names (ForeignIdentity when it is
-/// not an account id).
-[[nodiscard]] mls::MlsResult<AccountId> account_of(const mls::Credential& credential);
-
 }  // namespace hearth::client

@@ -10,6 +10,18 @@ namespace hearth::mls {
 
 Credential account_credential(BytesView account_id) { return basic_credential(account_id); }
 
+MlsResult<AccountId> credential_account(const Credential& credential) {
+  if (credential.credential_type != CredentialType::Basic || credential.identity.size() != kAccountIdBytes) {
+    return fail(Error::ForeignIdentity);
+  }
+  return AccountId{credential.identity};
+}
+
+bool lists_facilitator(const Roles& roles, const AccountId& account) {
+  return std::any_of(roles.facilitators.begin(), roles.facilitators.end(),
+                     [&](const Bytes& id) { return id == account.v; });
+}
+
 KeyPackageOptions account_key_package_options(std::uint64_t now_s, std::uint64_t lifetime_s) {
   KeyPackageOptions o;
   // not_before a little in the past: a receiver whose clock runs behind

@@ -10,12 +10,23 @@
 #include <optional>
 
 #include "common/mls/leaf_node.h"
+#include "common/mls/roles.h"
+#include "common/types/ids.h"
 
 namespace hearth::mls {
 
 /// Largest encoded KeyPackage accepted (a Hearth package is about 300 bytes;
 /// the bound keeps a hostile upload from filling the relay's stock table).
 inline constexpr std::size_t kMaxKeyPackageSize = 4096;
+
+/// Bytes in an account id (the relay's; common/wire checks they agree).
+inline constexpr std::size_t kAccountIdBytes = 16;
+
+/// The account a leaf's Basic credential names (ForeignIdentity when it is
+/// no account id).
+[[nodiscard]] MlsResult<AccountId> credential_account(const Credential& credential);
+/// Whether the roles list `account` as a facilitator.
+[[nodiscard]] bool lists_facilitator(const Roles& roles, const AccountId& account);
 
 /// The credential of `account_id`'s device.
 [[nodiscard]] Credential account_credential(BytesView account_id);

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The relay as MLS Delivery Service (DESIGN.md §4): each room's public view
+// of its group (common/mls PublicGroup: tree, credentials, signature keys,
+// roles; no secrets), opened from the creator's signed GroupInfo and moved
+// forward by accepted commits only. From it the relay knows which leaf is
+// which account, checks each commit's signature against the logged-in
+// submitter's identity key, applies the same role policy as the clients,
+// derives the roster change, and learns whom each Welcome is for.
+//
+// Pure functions: the caller owns the view and replaces it with the planned
+// one once the bundle is stored. A refusal leaves it untouched.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "common/mls/public_group.h"
+#include "server/core/room_state.h"
+
+namespace hearth::relay {
+
+/// Largest GroupInfo or commit the relay parses (a 1,000-member tree with
+/// its keys and credentials is about 200 KiB).
+inline constexpr std::size_t kMaxGroupInfoSize = 512 * 1024;
+inline constexpr std::size_t kMaxCommitSize = 256 * 1024;
+
+/// The identity key the relay's directory holds for an account (nullopt:
+/// no such account).
+using IdentityLookup = std::function<std::optional<Bytes>(const AccountId&)>;
+
+/// Opens a new room's view from the creator's GroupInfo (MLSMessage bytes
+/// with the ratchet_tree extension): signed by its only member, for group id
+/// `room` at epoch 0, that member the creator (its credential naming the
+/// account, its signature key the creator's identity key) and named a
+/// facilitator. InvalidArgument otherwise, with the reason.
+[[nodiscard]] Result<mls::PublicGroup, Rejection> open_room_view(const RoomId& room, BytesView group_info,
+                                                                 const AccountId& creator, BytesView creator_key,
+                                                                 std::uint64_t now_s);
+
+/// A commit the relay will accept, and what it does.
+struct CommitPlan {
+  mls::PublicGroup next;
+  std::vector<wire::RosterChange> roster;  // adds (with their role), removes, role changes
+  /// Each added account and the KeyPackageRef its Welcome must carry.
+  std::vector<std::pair<AccountId, mls::Digest>> joiners;
+};
+
+/// Checks a bundle's handshake (MLSMessage PublicMessage commit) against the
+/// view: for this group (InvalidArgument), for the current epoch
+/// (EpochConflict), sent from the submitter's own leaf with a valid
+/// signature (InvalidArgument: "another member's leaf" / bad signature),
+/// within the role policy (NotFacilitator), valid per RFC 9420 (InvalidArgument
+/// naming the MLS error); every added member an existing account
+/// (UnknownAccount) whose leaf carries the account's identity key and
+/// credential (InvalidArgument). Each Welcome must be an MLSMessage Welcome
+/// whose KeyPackageRefs are exactly those of the joiners its account has
+/// (InvalidArgument); `welcomes` pairs each with the account it is for.
+[[nodiscard]] Result<CommitPlan, Rejection> plan_commit(const mls::PublicGroup& view, BytesView handshake,
+                                                        const AccountId& submitter,
+                                                        const std::vector<wire::WelcomeFor>& welcomes,
+                                                        const IdentityLookup& identity_of, std::uint64_t now_s);
+
+}  // namespace hearth::relay
