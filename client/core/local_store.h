@@ -139,6 +139,13 @@ class LocalStore {
   /// Removing a ref that is not there is not an error.
   [[nodiscard]] virtual StoreResult<void> remove_key_package(BytesView ref) = 0;
 
+  // ---- MLS group states (room_group.h), one per room: secrets ----
+  [[nodiscard]] virtual StoreResult<std::optional<Bytes>> group_state(const RoomId& room) = 0;
+  /// Inserts or replaces the room's state; the replaced one is gone from the store.
+  [[nodiscard]] virtual StoreResult<void> put_group_state(const RoomId& room, BytesView state) = 0;
+  /// Removing a state that is not there is not an error.
+  [[nodiscard]] virtual StoreResult<void> remove_group_state(const RoomId& room) = 0;
+
   // ---- pinned identity keys ----
   [[nodiscard]] virtual StoreResult<std::optional<PinnedKey>> pinned_key(const AccountId& account) = 0;
   /// Inserts or replaces the account's pin.

@@ -127,4 +127,20 @@ StoreResult<void> MemoryStore::put_pinned_key(const PinnedKey& pin) {
   return {};
 }
 
+StoreResult<std::optional<Bytes>> MemoryStore::group_state(const RoomId& room) {
+  auto it = group_states_.find(room);
+  if (it == group_states_.end()) return std::optional<Bytes>{};
+  return std::optional<Bytes>{it->second};
+}
+
+StoreResult<void> MemoryStore::put_group_state(const RoomId& room, BytesView state) {
+  group_states_.insert_or_assign(room, Bytes(state.begin(), state.end()));
+  return {};
+}
+
+StoreResult<void> MemoryStore::remove_group_state(const RoomId& room) {
+  group_states_.erase(room);
+  return {};
+}
+
 }  // namespace hearth::client

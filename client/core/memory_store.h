@@ -29,6 +29,9 @@ class MemoryStore final : public LocalStore {
   [[nodiscard]] StoreResult<void> add_key_packages(const std::vector<StoredKeyPackage>& packages) override;
   [[nodiscard]] StoreResult<std::vector<StoredKeyPackage>> key_packages() override;
   [[nodiscard]] StoreResult<void> remove_key_package(BytesView ref) override;
+  [[nodiscard]] StoreResult<std::optional<Bytes>> group_state(const RoomId& room) override;
+  [[nodiscard]] StoreResult<void> put_group_state(const RoomId& room, BytesView state) override;
+  [[nodiscard]] StoreResult<void> remove_group_state(const RoomId& room) override;
   [[nodiscard]] StoreResult<std::optional<PinnedKey>> pinned_key(const AccountId& account) override;
   [[nodiscard]] StoreResult<void> put_pinned_key(const PinnedKey& pin) override;
 
@@ -41,6 +44,7 @@ class MemoryStore final : public LocalStore {
   std::map<std::uint64_t, PendingSend> outbox_;  // by insertion position
   std::map<Bytes, StoredKeyPackage> key_packages_;  // by ref
   std::map<AccountId, PinnedKey> pins_;
+  std::map<RoomId, Bytes> group_states_;
 };
 
 }  // namespace hearth::client

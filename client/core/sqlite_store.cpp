@@ -17,7 +17,7 @@ using store::Statement;
 using store::Step;
 using store::StoreCode;
 
-constexpr std::array<store::Migration, 4> kMigrations{{
+constexpr std::array<store::Migration, 5> kMigrations{{
     {1, R"sql(
 CREATE TABLE identity (
   id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -94,6 +94,13 @@ CREATE TABLE pinned_keys (
   verified INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql"},
+    // Version 5: each room's MLS group state (its secrets), sealed.
+    {5, R"sql(
+CREATE TABLE group_states (
+  room_id BLOB PRIMARY KEY,
+  sealed_state BLOB NOT NULL
+) WITHOUT ROWID;
+)sql"},
 }};
 static_assert(kMigrations.size() == kProfileSchemaVersion);
 
@@ -153,6 +160,7 @@ constexpr std::string_view kProfileLabel = "profile";
 constexpr std::string_view kEnvelopeLabel = "envelope";
 constexpr std::string_view kOutboxLabel = "outbox";
 constexpr std::string_view kKeyPackageLabel = "key package";
+constexpr std::string_view kGroupStateLabel = "group state";
 
 // Where a record sits, in its associated data: a row sealed for one place
 // does not open in another.
@@ -605,6 +613,34 @@ StoreResult<void> SqliteStore::put_pinned_key(const PinnedKey& pin) {
   Binder b{*st};
   b.blob(pin.account.v).blob(pin.identity_key).i64(pin.pinned_ms).i64(pin.verified ? 1 : 0);
   if (!b.result) return b.result;
+  return st->run();
+}
+
+StoreResult<std::optional<Bytes>> SqliteStore::group_state(const RoomId& room) {
+  auto st = db_.prepare("SELECT sealed_state FROM group_states WHERE room_id = ?1");
+  if (!st) return err<std::optional<Bytes>>(st.error());
+  if (auto r = st->bind_blob(1, room.v); !r) return err<std::optional<Bytes>>(r.error());
+  auto s = st->step();
+  if (!s) return err<std::optional<Bytes>>(s.error());
+  if (*s == Step::Done) return std::optional<Bytes>{};
+  auto state = key_.open(kGroupStateLabel, room.v, st->column_blob(0));
+  if (!state) return err<std::optional<Bytes>>(std::move(state.error()));
+  return std::optional<Bytes>{std::move(*state)};
+}
+
+StoreResult<void> SqliteStore::put_group_state(const RoomId& room, BytesView state) {
+  auto st = db_.prepare("INSERT OR REPLACE INTO group_states(room_id, sealed_state) VALUES (?1, ?2)");
+  if (!st) return err<void>(st.error());
+  Binder b{*st};
+  b.blob(room.v).blob(key_.seal(kGroupStateLabel, room.v, state));
+  if (!b.result) return b.result;
+  return st->run();
+}
+
+StoreResult<void> SqliteStore::remove_group_state(const RoomId& room) {
+  auto st = db_.prepare("DELETE FROM group_states WHERE room_id = ?1");
+  if (!st) return err<void>(st.error());
+  if (auto r = st->bind_blob(1, room.v); !r) return r;
   return st->run();
 }
 

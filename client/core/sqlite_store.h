@@ -22,7 +22,7 @@
 namespace hearth::client {
 
 /// The schema version this code writes (the number of migrations).
-inline constexpr std::int64_t kProfileSchemaVersion = 4;
+inline constexpr std::int64_t kProfileSchemaVersion = 5;
 /// The database file inside a profile directory.
 inline constexpr const char* kProfileDbName = "profile.db";
 
@@ -60,6 +60,9 @@ class SqliteStore final : public LocalStore {
   [[nodiscard]] StoreResult<void> add_key_packages(const std::vector<StoredKeyPackage>& packages) override;
   [[nodiscard]] StoreResult<std::vector<StoredKeyPackage>> key_packages() override;
   [[nodiscard]] StoreResult<void> remove_key_package(BytesView ref) override;
+  [[nodiscard]] StoreResult<std::optional<Bytes>> group_state(const RoomId& room) override;
+  [[nodiscard]] StoreResult<void> put_group_state(const RoomId& room, BytesView state) override;
+  [[nodiscard]] StoreResult<void> remove_group_state(const RoomId& room) override;
   [[nodiscard]] StoreResult<std::optional<PinnedKey>> pinned_key(const AccountId& account) override;
   [[nodiscard]] StoreResult<void> put_pinned_key(const PinnedKey& pin) override;
 

@@ -7,6 +7,7 @@
 #include "client/core/memory_store.h"
 #include "client/core/sqlite_store.h"
 #include "common/store/database.h"
+#include "common/store/statement.h"
 #include "tests/support/file_bytes.h"
 #include "tests/support/profile.h"
 #include "tests/support/temp_dir.h"
@@ -444,4 +445,47 @@ TEMPLATE_TEST_CASE("local store: a pinned identity key is read back and replaced
   REQUIRE(s->put_pinned_key(accepted));
   CHECK(s->pinned_key(bob).value() == accepted);
   CHECK_FALSE(s->pinned_key(AccountId{Bytes(16, 0xc0)}).value());
+}
+
+TEMPLATE_TEST_CASE("local store: a room's group state is replaced and removed whole", "[client][store]",
+                   MemoryFactory, SqliteFactory) {
+  TestType f;
+  auto s = f.make();
+  CHECK_FALSE(s->group_state(room(1)).value());
+  REQUIRE(s->put_group_state(room(1), to_bytes("epoch 1 secrets")));
+  REQUIRE(s->put_group_state(room(2), to_bytes("another room")));
+  CHECK(s->group_state(room(1)).value() == to_bytes("epoch 1 secrets"));
+  REQUIRE(s->put_group_state(room(1), to_bytes("epoch 2 secrets")));
+  CHECK(s->group_state(room(1)).value() == to_bytes("epoch 2 secrets"));
+  REQUIRE(s->remove_group_state(room(1)));
+  REQUIRE(s->remove_group_state(room(1)));
+  CHECK_FALSE(s->group_state(room(1)).value());
+  CHECK(s->group_state(room(2)).value() == to_bytes("another room"));
+}
+
+TEST_CASE("sqlite store: a replaced or removed group state leaves no bytes in the file", "[client][store]") {
+  test::TempDir dir;
+  const auto file = dir.path() / kProfileDbName;
+  auto sealed_now = [&]() {
+    auto db = store::Database::open(file);
+    REQUIRE(db);
+    auto st = db->prepare("SELECT sealed_state FROM group_states");
+    REQUIRE(st);
+    REQUIRE(st->step().value() == store::Step::Row);
+    return st->column_blob(0);
+  };
+  auto s = SqliteStore::open(file, test::kTestPassphrase, test::kTestKdf);
+  REQUIRE(s);
+  REQUIRE((*s)->put_group_state(room(1), Bytes(600, 0x11)));
+  const Bytes first = sealed_now();
+  REQUIRE(test::contains(test::file_bytes(file), first));
+  // Forward secrecy on disk: the old epoch's sealed secrets are overwritten.
+  REQUIRE((*s)->put_group_state(room(1), Bytes(600, 0x22)));
+  const Bytes second = sealed_now();
+  auto bytes = test::file_bytes(file);
+  CHECK_FALSE(test::contains(bytes, first));
+  CHECK(test::contains(bytes, second));
+  REQUIRE((*s)->remove_group_state(room(1)));
+  CHECK_FALSE(test::contains(test::file_bytes(file), second));
+  CHECK_FALSE(std::filesystem::exists(dir.path() / (std::string(kProfileDbName) + "-wal")));
 }
