@@ -16,6 +16,10 @@
 //           Welcome (GroupInfo with the ratchet tree: O(n) bytes by design)
 //           process: another member handling it;  join: the joiner's join
 //   update  create / process: a member's self-update commit
+//   ds      the relay's public view (PublicGroup::handle on a copy of the
+//           view, as the relay's plan_commit does): remove and add
+//   message protect (encrypt) and unprotect (decrypt) of a 512-byte
+//           application message, in microseconds
 // and, at the largest size, the memory of one member's state:
 // GroupState::memory_estimate() and the glibc heap delta (mallinfo2) of a
 // clone() and of a join().
@@ -105,7 +109,19 @@ struct Row {
   double update_create = 0, update_process = 0;
   std::size_t add_welcome_bytes = 0, remove_commit_bytes = 0;
   std::size_t remove_hpke = 0, update_hpke = 0;  // path secrets encrypted by the commit
+  double remove_ds = 0, add_ds = 0;              // the relay's public view
+  double encrypt_us = 0, decrypt_us = 0;         // one 512-byte application message
 };
+
+/// The relay's processing of a commit: a copy of its view, then handle().
+double ds_process_ms(const mls::PublicGroup& view, const mls::MlsMessage& commit) {
+  const auto t = Clock::now();
+  mls::PublicGroup next = view;
+  auto update = next.handle(std::get<mls::PublicMessage>(commit.body), kNow);
+  const double ms = ms_since(t);
+  require(update.has_value(), "the relay's view handles the commit");
+  return ms;
+}
 
 /// HPKE encryptions in a commit's UpdatePath (one per copath resolution node).
 std::size_t hpke_count(const mls::MlsMessage& commit) {
@@ -167,7 +183,8 @@ int run_commit_bench(int argc, char** argv) {
 
     Row row;
     row.members = size;
-    std::vector<double> rc, rp, ac, ap, aj, uc, up;
+    std::vector<double> rc, rp, ac, ap, aj, uc, up, rds, ads, enc, dec;
+    const Bytes message(512, 0x6d);
     // The member removed: the last one added (neither F nor R).
     const auto members = state_f.members();
     const mls::LeafIndex victim = members.back().leaf;
@@ -181,6 +198,7 @@ int run_commit_bench(int argc, char** argv) {
       auto handled = take(state_r->handle(pc.commit, kEnv), "process remove");
       rp.push_back(ms_since(t));
       static_cast<void>(handled);
+      rds.push_back(ds_process_ms(state_f.public_group(), pc.commit));
 
       const Person p = person(100000 + static_cast<std::size_t>(i));
       const auto kp = key_package(p, rng);
@@ -192,6 +210,7 @@ int run_commit_bench(int argc, char** argv) {
       auto handled_add = take(state_r->handle(add.commit, kEnv), "process add");
       ap.push_back(ms_since(t));
       static_cast<void>(handled_add);
+      ads.push_back(ds_process_ms(state_f.public_group(), add.commit));
       t = Clock::now();
       auto joined = take(mls::GroupState::join(std::get<mls::Welcome>(add.welcome->body), kp, copy_key(p.key),
                                                std::nullopt, mls::RolePolicy::Hearth, kEnv),
@@ -207,7 +226,19 @@ int run_commit_bench(int argc, char** argv) {
       auto handled_upd = take(state_f.handle(upd.commit, kEnv), "process update");
       up.push_back(ms_since(t));
       static_cast<void>(handled_upd);
+
+      t = Clock::now();
+      auto sealed = take(state_f.protect(message, {}, rng), "protect");
+      enc.push_back(ms_since(t) * 1000.0);
+      t = Clock::now();
+      auto opened = take(state_r->unprotect(sealed), "unprotect");
+      dec.push_back(ms_since(t) * 1000.0);
+      require(opened.data == message, "the message round-trips");
     }
+    row.remove_ds = median(rds);
+    row.add_ds = median(ads);
+    row.encrypt_us = median(enc);
+    row.decrypt_us = median(dec);
     row.remove_create = median(rc);
     row.remove_process = median(rp);
     row.add_create = median(ac);
@@ -229,6 +260,12 @@ int run_commit_bench(int argc, char** argv) {
                 row.add_welcome_bytes);
   }
   std::printf("(rm enc / up enc: HPKE encryptions of path secrets in the last remove / update commit)\n");
+  std::printf("\n%8s | %9s %9s | %12s %12s\n", "members", "rm ds", "add ds", "512 B enc us", "512 B dec us");
+  for (const auto& row : rows) {
+    std::printf("%8zu | %9.3f %9.3f | %12.1f %12.1f\n", row.members, row.remove_ds, row.add_ds, row.encrypt_us,
+                row.decrypt_us);
+  }
+  std::printf("(ds: the relay's public view processing the same commit, copy of the view included)\n");
   const Row& small = rows.front();
   const Row& large = rows.back();
   const double n_ratio = static_cast<double>(large.members) / static_cast<double>(small.members);
@@ -236,6 +273,8 @@ int run_commit_bench(int argc, char** argv) {
       std::log2(static_cast<double>(large.members)) / std::log2(static_cast<double>(small.members));
   std::printf("\ngrowth from %zu to %zu members: n x%.1f, log2(n) x%.2f\n", small.members, large.members, n_ratio,
               log_ratio);
+  std::printf("  relay view: remove x%.2f, add x%.2f\n", large.remove_ds / small.remove_ds,
+              large.add_ds / small.add_ds);
   std::printf("  remove process x%.2f, add process x%.2f, update process x%.2f\n",
               large.remove_process / small.remove_process, large.add_process / small.add_process,
               large.update_process / small.update_process);
