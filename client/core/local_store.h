@@ -56,17 +56,35 @@ struct StoredEnvelope {
   friend bool operator==(const StoredEnvelope&, const StoredEnvelope&) = default;
 };
 
+/// An outbox entry as encrypted for one epoch: the exact bytes every retry
+/// re-sends (the relay refuses an envelope id reused for other bytes).
+struct EncryptedSend {
+  Epoch epoch;
+  Bytes payload;
+  friend bool operator==(const EncryptedSend&, const EncryptedSend&) = default;
+};
+
 /// An envelope written locally before it is sent, removed once the relay
-/// acknowledged it (SendOk) or refused it for good.
+/// acknowledged it (SendOk) or refused it for good. `payload` is the
+/// plaintext, kept so the message can be encrypted again for a later epoch.
 struct PendingSend {
   EnvelopeId envelope_id;
   RoomId room;
   Bytes payload;
   std::int64_t created_ms = 0;
+  std::optional<EncryptedSend> encrypted = std::nullopt;
   friend bool operator==(const PendingSend&, const PendingSend&) = default;
 };
 
 enum class DeliveryOutcome { Stored, Duplicate };
+
+/// What processing a delivery produced, stored with it in one transaction
+/// (DESIGN.md §7: a message's plaintext, the group state it advanced and the
+/// cursor together, so a crash can neither lose the one nor replay the other).
+struct DeliveryWrite {
+  std::optional<Bytes> payload;      // kept instead of the envelope's: the plaintext
+  std::optional<Bytes> group_state;  // the room's MLS state after it
+};
 
 /// Another account's identity key as this device first saw it (trust on
 /// first use); a different key later is an IdentityChanged error and event.
@@ -113,8 +131,13 @@ class LocalStore {
   /// cursor (nothing changes) or when (room, seq) is already stored, e.g. our
   /// own envelope recorded by store_sent() (then only `after` is written, so
   /// the cursor moves past it).
-  [[nodiscard]] virtual StoreResult<DeliveryOutcome> store_delivery(const wire::Deliver& d,
-                                                                    const RoomRecord& after) = 0;
+  [[nodiscard]] StoreResult<DeliveryOutcome> store_delivery(const wire::Deliver& d, const RoomRecord& after) {
+    return store_delivery(d, after, DeliveryWrite{});
+  }
+  /// The same, with what processing the envelope produced (nothing of it is
+  /// written for a Duplicate at or below the cursor).
+  [[nodiscard]] virtual StoreResult<DeliveryOutcome> store_delivery(const wire::Deliver& d, const RoomRecord& after,
+                                                                    const DeliveryWrite& write) = 0;
   /// Records our own envelope at the seq the relay gave it, without moving
   /// the cursor (earlier seqs may still be on their way). Idempotent.
   [[nodiscard]] virtual StoreResult<void> store_sent(const StoredEnvelope& e) = 0;
@@ -127,6 +150,12 @@ class LocalStore {
   [[nodiscard]] virtual StoreResult<void> outbox_add(const PendingSend& p) = 0;
   /// All pending envelopes, oldest first.
   [[nodiscard]] virtual StoreResult<std::vector<PendingSend>> outbox() = 0;
+  /// In one transaction: the entry's ciphertext for `encrypted.epoch` and its
+  /// room's group state after encrypting it, so the ratchet step is saved
+  /// before the ciphertext leaves (DESIGN.md §7). Constraint when the entry
+  /// is no longer in the outbox.
+  [[nodiscard]] virtual StoreResult<void> save_encrypted(const EnvelopeId& id, const EncryptedSend& encrypted,
+                                                         BytesView group_state) = 0;
   /// Removing an id that is not there is not an error (a retry's SendOk).
   [[nodiscard]] virtual StoreResult<void> outbox_remove(const EnvelopeId& id) = 0;
 

@@ -48,14 +48,18 @@ StoreResult<void> MemoryStore::put_room(const RoomRecord& r) {
   return {};
 }
 
-StoreResult<DeliveryOutcome> MemoryStore::store_delivery(const wire::Deliver& d, const RoomRecord& after) {
+StoreResult<DeliveryOutcome> MemoryStore::store_delivery(const wire::Deliver& d, const RoomRecord& after,
+                                                         const DeliveryWrite& write) {
   auto it = rooms_.find(d.room);
   if (it != rooms_.end() && d.seq <= it->second.cursor) return DeliveryOutcome::Duplicate;
   const auto key = std::make_pair(d.room, d.seq.v);
   const bool known = envelopes_.contains(key);
   if (!known) {
-    envelopes_[key] = StoredEnvelope{d.room, d.seq, d.kind, d.sender, d.envelope_id, d.epoch, d.timestamp_ms, d.payload};
+    envelopes_[key] = StoredEnvelope{d.room,  d.seq,          d.kind,
+                                     d.sender, d.envelope_id, d.epoch,
+                                     d.timestamp_ms, write.payload ? *write.payload : d.payload};
   }
+  if (write.group_state) group_states_.insert_or_assign(d.room, *write.group_state);
   RoomRecord next = after;
   next.cursor = std::max(after.cursor, d.seq);
   return put_room(next).map([known] { return known ? DeliveryOutcome::Duplicate : DeliveryOutcome::Stored; });
@@ -87,6 +91,17 @@ StoreResult<std::vector<PendingSend>> MemoryStore::outbox() {
   std::vector<PendingSend> out;
   for (const auto& [pos, e] : outbox_) out.push_back(e);
   return out;
+}
+
+StoreResult<void> MemoryStore::save_encrypted(const EnvelopeId& id, const EncryptedSend& encrypted,
+                                             BytesView group_state) {
+  for (auto& [pos, e] : outbox_) {
+    if (e.envelope_id != id) continue;
+    e.encrypted = encrypted;
+    group_states_.insert_or_assign(e.room, Bytes(group_state.begin(), group_state.end()));
+    return {};
+  }
+  return fail(StoreError{store::StoreCode::Constraint, "no such outbox entry"});
 }
 
 StoreResult<void> MemoryStore::outbox_remove(const EnvelopeId& id) {

@@ -18,13 +18,16 @@ class MemoryStore final : public LocalStore {
   [[nodiscard]] StoreResult<std::vector<RoomRecord>> rooms() override;
   [[nodiscard]] StoreResult<std::optional<RoomRecord>> room(const RoomId& room) override;
   [[nodiscard]] StoreResult<void> put_room(const RoomRecord& r) override;
-  [[nodiscard]] StoreResult<DeliveryOutcome> store_delivery(const wire::Deliver& d,
-                                                            const RoomRecord& after) override;
+  using LocalStore::store_delivery;
+  [[nodiscard]] StoreResult<DeliveryOutcome> store_delivery(const wire::Deliver& d, const RoomRecord& after,
+                                                            const DeliveryWrite& write) override;
   [[nodiscard]] StoreResult<void> store_sent(const StoredEnvelope& e) override;
   [[nodiscard]] StoreResult<std::vector<StoredEnvelope>> envelopes(const RoomId& room, Seq after,
                                                                    std::size_t limit) override;
   [[nodiscard]] StoreResult<void> outbox_add(const PendingSend& p) override;
   [[nodiscard]] StoreResult<std::vector<PendingSend>> outbox() override;
+  [[nodiscard]] StoreResult<void> save_encrypted(const EnvelopeId& id, const EncryptedSend& encrypted,
+                                                 BytesView group_state) override;
   [[nodiscard]] StoreResult<void> outbox_remove(const EnvelopeId& id) override;
   [[nodiscard]] StoreResult<void> add_key_packages(const std::vector<StoredKeyPackage>& packages) override;
   [[nodiscard]] StoreResult<std::vector<StoredKeyPackage>> key_packages() override;

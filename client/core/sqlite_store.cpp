@@ -17,7 +17,7 @@ using store::Statement;
 using store::Step;
 using store::StoreCode;
 
-constexpr std::array<store::Migration, 5> kMigrations{{
+constexpr std::array<store::Migration, 6> kMigrations{{
     {1, R"sql(
 CREATE TABLE identity (
   id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -100,6 +100,12 @@ CREATE TABLE group_states (
   room_id BLOB PRIMARY KEY,
   sealed_state BLOB NOT NULL
 ) WITHOUT ROWID;
+)sql"},
+    // Version 6: an outbox entry's ciphertext and its epoch, re-sent as is
+    // by every retry. (MLS ciphertext: what the relay sees anyway.)
+    {6, R"sql(
+ALTER TABLE outbox ADD COLUMN cipher_epoch INTEGER;
+ALTER TABLE outbox ADD COLUMN ciphertext BLOB;
 )sql"},
 }};
 static_assert(kMigrations.size() == kProfileSchemaVersion);
@@ -474,15 +480,19 @@ StoreResult<bool> SqliteStore::insert_envelope(const StoredEnvelope& e) {
   return db_.changes() != 0;
 }
 
-StoreResult<DeliveryOutcome> SqliteStore::store_delivery(const wire::Deliver& d, const RoomRecord& after) {
+StoreResult<DeliveryOutcome> SqliteStore::store_delivery(const wire::Deliver& d, const RoomRecord& after,
+                                                         const DeliveryWrite& write) {
   auto tx = store::Transaction::begin(db_);
   if (!tx) return err<DeliveryOutcome>(tx.error());
   auto existing = room(d.room);
   if (!existing) return err<DeliveryOutcome>(existing.error());
   if (*existing && d.seq <= (*existing)->cursor) return DeliveryOutcome::Duplicate;
-  auto inserted =
-      insert_envelope(StoredEnvelope{d.room, d.seq, d.kind, d.sender, d.envelope_id, d.epoch, d.timestamp_ms, d.payload});
+  auto inserted = insert_envelope(StoredEnvelope{d.room, d.seq, d.kind, d.sender, d.envelope_id, d.epoch,
+                                                 d.timestamp_ms, write.payload ? *write.payload : d.payload});
   if (!inserted) return err<DeliveryOutcome>(inserted.error());
+  if (write.group_state) {
+    if (auto r = put_group_state(d.room, *write.group_state); !r) return err<DeliveryOutcome>(r.error());
+  }
   RoomRecord next = after;
   if (next.cursor < d.seq) next.cursor = d.seq;
   if (auto r = put_room(next); !r) return err<DeliveryOutcome>(r.error());
@@ -518,6 +528,8 @@ StoreResult<std::vector<StoredEnvelope>> SqliteStore::envelopes(const RoomId& ro
 }
 
 StoreResult<void> SqliteStore::outbox_add(const PendingSend& p) {
+  auto tx = store::Transaction::begin(db_);
+  if (!tx) return err<void>(tx.error());
   auto st = db_.prepare("INSERT INTO outbox(envelope_id, room_id, payload, created_ms) VALUES (?1, ?2, ?3, ?4)");
   if (!st) return err<void>(st.error());
   Binder b{*st};
@@ -526,11 +538,16 @@ StoreResult<void> SqliteStore::outbox_add(const PendingSend& p) {
       .blob(key_.seal(kOutboxLabel, outbox_context(p.envelope_id, p.room), p.payload))
       .i64(p.created_ms);
   if (!b.result) return b.result;
-  return st->run();
+  if (auto r = st->run(); !r) return r;
+  if (p.encrypted) {
+    if (auto r = write_ciphertext(p.envelope_id, *p.encrypted); !r) return r;
+  }
+  return tx->commit();
 }
 
 StoreResult<std::vector<PendingSend>> SqliteStore::outbox() {
-  auto st = db_.prepare("SELECT envelope_id, room_id, payload, created_ms FROM outbox ORDER BY position");
+  auto st = db_.prepare(
+      "SELECT envelope_id, room_id, payload, created_ms, cipher_epoch, ciphertext FROM outbox ORDER BY position");
   if (!st) return err<std::vector<PendingSend>>(st.error());
   std::vector<PendingSend> out;
   while (true) {
@@ -541,9 +558,39 @@ StoreResult<std::vector<PendingSend>> SqliteStore::outbox() {
     RoomId room{st->column_blob(1)};
     auto payload = key_.open(kOutboxLabel, outbox_context(id, room), st->column_blob(2));
     if (!payload) return err<std::vector<PendingSend>>(std::move(payload.error()));
-    out.push_back(PendingSend{std::move(id), std::move(room), std::move(*payload), st->column_int64(3)});
+    std::optional<EncryptedSend> encrypted;
+    if (!st->column_is_null(5)) encrypted = EncryptedSend{Epoch{from_db(st->column_int64(4))}, st->column_blob(5)};
+    out.push_back(PendingSend{std::move(id), std::move(room), std::move(*payload), st->column_int64(3),
+                              std::move(encrypted)});
   }
   return out;
+}
+
+StoreResult<void> SqliteStore::write_ciphertext(const EnvelopeId& id, const EncryptedSend& encrypted) {
+  auto st = db_.prepare("UPDATE outbox SET cipher_epoch = ?2, ciphertext = ?3 WHERE envelope_id = ?1");
+  if (!st) return err<void>(st.error());
+  Binder b{*st};
+  b.blob(id.v).i64(to_db(encrypted.epoch.v)).blob(encrypted.payload);
+  if (!b.result) return b.result;
+  if (auto r = st->run(); !r) return r;
+  if (db_.changes() == 0) return err<void>(StoreError{StoreCode::Constraint, "no such outbox entry"});
+  return {};
+}
+
+StoreResult<void> SqliteStore::save_encrypted(const EnvelopeId& id, const EncryptedSend& encrypted,
+                                              BytesView group_state) {
+  auto tx = store::Transaction::begin(db_);
+  if (!tx) return err<void>(tx.error());
+  auto st = db_.prepare("SELECT room_id FROM outbox WHERE envelope_id = ?1");
+  if (!st) return err<void>(st.error());
+  if (auto r = st->bind_blob(1, id.v); !r) return r;
+  auto s = st->step();
+  if (!s) return err<void>(s.error());
+  if (*s == Step::Done) return err<void>(StoreError{StoreCode::Constraint, "no such outbox entry"});
+  const RoomId room{st->column_blob(0)};
+  if (auto r = write_ciphertext(id, encrypted); !r) return r;
+  if (auto r = put_group_state(room, group_state); !r) return r;
+  return tx->commit();
 }
 
 StoreResult<void> SqliteStore::outbox_remove(const EnvelopeId& id) {

@@ -22,7 +22,7 @@
 namespace hearth::client {
 
 /// The schema version this code writes (the number of migrations).
-inline constexpr std::int64_t kProfileSchemaVersion = 5;
+inline constexpr std::int64_t kProfileSchemaVersion = 6;
 /// The database file inside a profile directory.
 inline constexpr const char* kProfileDbName = "profile.db";
 
@@ -49,13 +49,16 @@ class SqliteStore final : public LocalStore {
   [[nodiscard]] StoreResult<std::vector<RoomRecord>> rooms() override;
   [[nodiscard]] StoreResult<std::optional<RoomRecord>> room(const RoomId& room) override;
   [[nodiscard]] StoreResult<void> put_room(const RoomRecord& r) override;
-  [[nodiscard]] StoreResult<DeliveryOutcome> store_delivery(const wire::Deliver& d,
-                                                            const RoomRecord& after) override;
+  using LocalStore::store_delivery;
+  [[nodiscard]] StoreResult<DeliveryOutcome> store_delivery(const wire::Deliver& d, const RoomRecord& after,
+                                                            const DeliveryWrite& write) override;
   [[nodiscard]] StoreResult<void> store_sent(const StoredEnvelope& e) override;
   [[nodiscard]] StoreResult<std::vector<StoredEnvelope>> envelopes(const RoomId& room, Seq after,
                                                                    std::size_t limit) override;
   [[nodiscard]] StoreResult<void> outbox_add(const PendingSend& p) override;
   [[nodiscard]] StoreResult<std::vector<PendingSend>> outbox() override;
+  [[nodiscard]] StoreResult<void> save_encrypted(const EnvelopeId& id, const EncryptedSend& encrypted,
+                                                 BytesView group_state) override;
   [[nodiscard]] StoreResult<void> outbox_remove(const EnvelopeId& id) override;
   [[nodiscard]] StoreResult<void> add_key_packages(const std::vector<StoredKeyPackage>& packages) override;
   [[nodiscard]] StoreResult<std::vector<StoredKeyPackage>> key_packages() override;
@@ -69,6 +72,7 @@ class SqliteStore final : public LocalStore {
  private:
   SqliteStore(store::Database db, ProfileKey key) : db_(std::move(db)), key_(std::move(key)) {}
   /// Inserts a sealed envelope unless (room, seq) is stored; true when inserted.
+  [[nodiscard]] StoreResult<void> write_ciphertext(const EnvelopeId& id, const EncryptedSend& encrypted);
   [[nodiscard]] StoreResult<bool> insert_envelope(const StoredEnvelope& e);
   store::Database db_;
   ProfileKey key_;

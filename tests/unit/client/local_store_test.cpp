@@ -489,3 +489,56 @@ TEST_CASE("sqlite store: a replaced or removed group state leaves no bytes in th
   CHECK_FALSE(test::contains(test::file_bytes(file), second));
   CHECK_FALSE(std::filesystem::exists(dir.path() / (std::string(kProfileDbName) + "-wal")));
 }
+
+TEMPLATE_TEST_CASE("local store: a delivery's plaintext and group state are stored with its cursor",
+                   "[client][store]", MemoryFactory, SqliteFactory) {
+  TestType f;
+  auto s = f.make();
+  const auto r = room(6);
+  REQUIRE(s->put_group_state(r, to_bytes("state at generation 0")));
+  auto d = deliver(r, 1, "MLS ciphertext");
+  auto stored = s->store_delivery(d, active(r, 1), DeliveryWrite{to_bytes("the plaintext"), to_bytes("generation 1")});
+  REQUIRE(stored.value() == DeliveryOutcome::Stored);
+  auto env = s->envelopes(r, Seq{0}, 10).value();
+  REQUIRE(env.size() == 1);
+  CHECK(to_string_bytes(env[0].payload) == "the plaintext");
+  CHECK(s->group_state(r).value() == to_bytes("generation 1"));
+  CHECK(s->room(r).value()->cursor.v == 1);
+  // A redelivery changes nothing, the group state included.
+  auto again = s->store_delivery(d, active(r, 1), DeliveryWrite{to_bytes("other"), to_bytes("generation 2")});
+  CHECK(again.value() == DeliveryOutcome::Duplicate);
+  CHECK(s->group_state(r).value() == to_bytes("generation 1"));
+  CHECK(to_string_bytes(s->envelopes(r, Seq{0}, 10).value()[0].payload) == "the plaintext");
+}
+
+TEMPLATE_TEST_CASE("local store: an outbox entry keeps its ciphertext, saved with the ratchet step",
+                   "[client][store]", MemoryFactory, SqliteFactory) {
+  TestType f;
+  auto s = f.make();
+  const auto r = room(7);
+  PendingSend p{EnvelopeId{Bytes(16, 3)}, r, to_bytes("plaintext to re-encrypt"), 5};
+  REQUIRE(s->outbox_add(p));
+  CHECK_FALSE(s->outbox().value()[0].encrypted);
+  const EncryptedSend first{Epoch{4}, to_bytes("ciphertext for epoch 4")};
+  REQUIRE(s->save_encrypted(p.envelope_id, first, to_bytes("state after encrypting")));
+  auto all = s->outbox().value();
+  REQUIRE(all.size() == 1);
+  REQUIRE(all[0].encrypted);
+  CHECK(*all[0].encrypted == first);
+  CHECK(all[0].payload == p.payload);
+  CHECK(s->group_state(r).value() == to_bytes("state after encrypting"));
+  // Encrypted again for a later epoch (after StaleEpoch): replaced.
+  const EncryptedSend second{Epoch{5}, to_bytes("ciphertext for epoch 5")};
+  REQUIRE(s->save_encrypted(p.envelope_id, second, to_bytes("state at epoch 5")));
+  CHECK(*s->outbox().value()[0].encrypted == second);
+  // Gone from the outbox: nothing to attach the ciphertext to, the state untouched.
+  REQUIRE(s->outbox_remove(p.envelope_id));
+  auto orphan = s->save_encrypted(p.envelope_id, first, to_bytes("must not be written"));
+  REQUIRE_FALSE(orphan);
+  CHECK(orphan.error().code == store::StoreCode::Constraint);
+  CHECK(s->group_state(r).value() == to_bytes("state at epoch 5"));
+  // Added with its ciphertext already.
+  PendingSend q{EnvelopeId{Bytes(16, 4)}, r, to_bytes("x"), 6, EncryptedSend{Epoch{5}, to_bytes("y")}};
+  REQUIRE(s->outbox_add(q));
+  CHECK(s->outbox().value()[0] == q);
+}
