@@ -45,6 +45,8 @@ namespace hearth::mls {
 
 /// How many epochs before the current one keep their message secrets.
 inline constexpr std::size_t kMaxPastEpochs = 4;
+/// The version GroupState::serialize() writes first; load() refuses others.
+inline constexpr std::uint16_t kGroupStateFormat = 1;
 /// Most PSKs a Welcome's GroupSecrets may name (InvalidWelcome above): as
 /// many as one commit may carry proposals.
 inline constexpr std::size_t kMaxWelcomePsks = kMaxProposalsPerEpoch;
@@ -145,6 +147,33 @@ class GroupState {
                                                   const GroupEnv& env);
 
   [[nodiscard]] GroupState clone() const;
+
+  // ---- the sealed local store (group_state_codec.cpp) ----
+  /// The whole state for the sealed local store, secrets included, except
+  /// the signing key (the caller keeps it and passes it back to load()).
+  /// A versioned, self-delimiting encoding (kGroupStateFormat).
+  ///
+  /// A snapshot is as fresh as the state it was taken of: persist one after
+  /// every protect() (before its message leaves), every successful
+  /// unprotect() and every adopted transition, and load only the newest, or
+  /// a restart could use a generation twice. The buffer holds secrets: the
+  /// caller seals it and wipes it (crypto::wipe); the copies made while
+  /// building it are wiped. The layout is in group_state_codec.cpp.
+  [[nodiscard]] Bytes serialize() const;
+  /// The state serialize() wrote. `signing_key` must be the own leaf's
+  /// (InvalidLeafNode otherwise). Errors: the codec's (Truncated,
+  /// TrailingBytes, InvalidValue for an unknown format version, ...),
+  /// InvalidTree / InvalidValue for inconsistent content; never a crash or
+  /// an unbounded allocation on hostile bytes.
+  ///
+  /// Checked: every count against its bound (kMaxPastEpochs, kMaxGroupLeaves,
+  /// kMaxProposalsPerEpoch, kOutOfOrderWindow), secrets of their sizes, the
+  /// tree against the context's tree hash (TreeHashMismatch), the private
+  /// keys against the tree and the confirmation tag against the
+  /// confirmation key (InvalidTree, InvalidConfirmationTag). Not re-checked:
+  /// leaf signatures and parent hashes, verified when the tree was received.
+  [[nodiscard]] static MlsResult<GroupState> load(BytesView encoded, crypto::SigningKey signing_key,
+                                                  RolePolicy policy);
 
   // ---- reading ----
   [[nodiscard]] const GroupContext& context() const noexcept;

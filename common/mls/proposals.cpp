@@ -90,6 +90,16 @@ const ProposalInfo* ProposalCache::find(BytesView ref) const noexcept {
   return nullptr;
 }
 
+MlsResult<ProposalCache> ProposalCache::restore(std::vector<ProposalInfo> items) {
+  if (items.size() > kMaxProposalsPerEpoch) return fail(Error::InvalidValue);
+  ProposalCache out;
+  for (ProposalInfo& item : items) {
+    if (!item.ref || out.find(*item.ref) != nullptr) return fail(Error::InvalidValue);
+    out.items_.push_back(std::move(item));
+  }
+  return out;
+}
+
 // ---- resolving and validating a list ----
 
 MlsResult<std::vector<ProposalInfo>> resolve_proposals(const Commit& commit, LeafIndex committer,

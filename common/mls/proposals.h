@@ -40,6 +40,10 @@ class ProposalCache {
   [[nodiscard]] std::span<const ProposalInfo> all() const noexcept { return items_; }
   [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
   void clear() noexcept { items_.clear(); }
+  /// A cache as all() listed it (GroupState::load): InvalidValue for more
+  /// than kMaxProposalsPerEpoch items, one without a reference, or a
+  /// reference listed twice.
+  [[nodiscard]] static MlsResult<ProposalCache> restore(std::vector<ProposalInfo> items);
   bool operator==(const ProposalCache&) const = default;
 
  private:

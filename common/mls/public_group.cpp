@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "common/mls/public_group.h"
 
+#include <algorithm>
+
 #include "common/mls/framing.h"
 #include "common/mls/leaf_node.h"
 #include "common/mls/transcript.h"
@@ -57,6 +59,30 @@ MlsResult<PublicGroup> PublicGroup::from_group_info(const GroupInfo& info, const
   g.interim_transcript_hash_ = to_vec(mls::interim_transcript_hash(ctx.confirmed_transcript_hash, info.confirmation_tag));
   g.roles_ = std::move(*roles);
   g.policy_ = policy;
+  return g;
+}
+
+MlsResult<PublicGroup> PublicGroup::restore(GroupContext context, PublicTree tree, Bytes interim_transcript_hash,
+                                            ProposalCache cache, RolePolicy policy) {
+  if (context.version != kProtocolVersionMls10) return fail(Error::UnsupportedVersion);
+  if (!is_supported_cipher_suite(context.cipher_suite)) return fail(Error::UnsupportedCipherSuite);
+  if (tree.n_leaves() == 0) return fail(Error::InvalidTree);
+  const Digest hash = tree.tree_hash();
+  if (!std::equal(hash.begin(), hash.end(), context.tree_hash.begin(), context.tree_hash.end())) {
+    return fail(Error::TreeHashMismatch);
+  }
+  for (const ProposalInfo& p : cache.all()) {
+    if (tree.leaf(p.sender) == nullptr) return fail(Error::InvalidValue);
+  }
+  auto roles = roles_from_extensions(context.extensions);
+  if (!roles) return fail(roles.error());
+  PublicGroup g;
+  g.context_ = std::move(context);
+  g.tree_ = std::move(tree);
+  g.interim_transcript_hash_ = std::move(interim_transcript_hash);
+  g.roles_ = std::move(*roles);
+  g.policy_ = policy;
+  g.cache_ = std::move(cache);
   return g;
 }
 

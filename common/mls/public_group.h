@@ -80,6 +80,17 @@ class PublicGroup {
   /// The interim transcript hash follows from the confirmation tag.
   [[nodiscard]] static MlsResult<PublicGroup> from_group_info(const GroupInfo& info, const RatchetTree& tree,
                                                               RolePolicy policy, std::optional<std::uint64_t> now_s);
+  /// A member's own view as it saved it (GroupState::load): the exact
+  /// tree, interim transcript hash and proposal cache, with the roles read
+  /// from the context's extensions (InvalidValue when malformed). Checks
+  /// only what ties the parts together, not what the member checked when it
+  /// got them: the version and suite (UnsupportedVersion,
+  /// UnsupportedCipherSuite), the tree against the context's tree hash
+  /// (TreeHashMismatch), the cached proposals' senders occupied
+  /// (InvalidValue).
+  [[nodiscard]] static MlsResult<PublicGroup> restore(GroupContext context, PublicTree tree,
+                                                      Bytes interim_transcript_hash, ProposalCache cache,
+                                                      RolePolicy policy);
 
   [[nodiscard]] const GroupContext& context() const noexcept { return context_; }
   [[nodiscard]] std::uint64_t epoch() const noexcept { return context_.epoch; }

@@ -146,6 +146,33 @@ HashRatchet HashRatchet::clone() const {
   return out;
 }
 
+MlsResult<HashRatchet> HashRatchet::restore(crypto::SecretBytes secret, std::uint32_t next_generation,
+                                            std::map<std::uint32_t, RatchetKey> skipped) {
+  if (secret.size() != kHashSize || skipped.size() > kOutOfOrderWindow) return fail(Error::InvalidValue);
+  for (const auto& [generation, key] : skipped) {
+    if (key.generation != generation || generation >= next_generation) return fail(Error::InvalidValue);
+  }
+  HashRatchet out(std::move(secret));
+  out.next_generation_ = next_generation;
+  out.skipped_ = std::move(skipped);
+  return out;
+}
+
+MlsResult<SecretTree> SecretTree::restore(std::uint32_t n_leaves, std::map<std::uint32_t, crypto::SecretBytes> nodes,
+                                          std::map<std::uint32_t, RatchetPair> ratchets) {
+  if (n_leaves == 0 || n_leaves > kMaxTreeLeaves) return fail(Error::InvalidValue);
+  const std::uint32_t width = node_width(n_leaves);
+  for (const auto& [node, secret] : nodes) {
+    if (node >= width || secret.size() != kHashSize) return fail(Error::InvalidValue);
+  }
+  // Maps are ordered: the last key is the largest.
+  if (!ratchets.empty() && ratchets.rbegin()->first >= n_leaves) return fail(Error::InvalidValue);
+  SecretTree out(crypto::SecretBytes{}, n_leaves);
+  out.nodes_ = std::move(nodes);
+  out.ratchets_ = std::move(ratchets);
+  return out;
+}
+
 SecretTree SecretTree::clone() const {
   SecretTree out(crypto::SecretBytes{}, n_leaves_);
   out.nodes_.clear();

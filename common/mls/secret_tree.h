@@ -59,6 +59,18 @@ class HashRatchet {
   [[nodiscard]] std::uint32_t next_generation() const noexcept { return next_generation_; }
   [[nodiscard]] std::size_t retained_keys() const noexcept { return skipped_.size(); }
 
+  // ---- the sealed local store (GroupState::serialize / load) ----
+  /// The secret of next_generation().
+  [[nodiscard]] BytesView secret() const noexcept { return secret_.view(); }
+  /// The keys kept for skipped generations, by generation.
+  [[nodiscard]] const std::map<std::uint32_t, RatchetKey>& skipped_keys() const noexcept { return skipped_; }
+  /// A ratchet as secret(), next_generation() and skipped_keys() described
+  /// it. InvalidValue unless `secret` is Nh bytes and `skipped` holds at
+  /// most kOutOfOrderWindow keys, each filed under its own generation and
+  /// below `next_generation`.
+  [[nodiscard]] static MlsResult<HashRatchet> restore(crypto::SecretBytes secret, std::uint32_t next_generation,
+                                                      std::map<std::uint32_t, RatchetKey> skipped);
+
  private:
   RatchetKey derive_and_advance();
 
@@ -86,6 +98,19 @@ class SecretTree {
   [[nodiscard]] SecretTree clone() const;
 
   [[nodiscard]] std::uint32_t n_leaves() const noexcept { return n_leaves_; }
+
+  // ---- the sealed local store (GroupState::serialize / load) ----
+  using RatchetPair = std::pair<HashRatchet, HashRatchet>;  // (handshake, application)
+  /// The tree secrets not yet derived into children or ratchets, by node index.
+  [[nodiscard]] const std::map<std::uint32_t, crypto::SecretBytes>& node_secrets() const noexcept { return nodes_; }
+  /// The ratchets of the leaves used so far, by leaf index.
+  [[nodiscard]] const std::map<std::uint32_t, RatchetPair>& leaf_ratchets() const noexcept { return ratchets_; }
+  /// A tree as n_leaves(), node_secrets() and leaf_ratchets() described it.
+  /// InvalidValue for a leaf count outside (0, kMaxTreeLeaves], a node
+  /// outside the tree, a node secret not Nh bytes, or a leaf outside it.
+  [[nodiscard]] static MlsResult<SecretTree> restore(std::uint32_t n_leaves,
+                                                     std::map<std::uint32_t, crypto::SecretBytes> nodes,
+                                                     std::map<std::uint32_t, RatchetPair> ratchets);
 
  private:
   SecretTree(crypto::SecretBytes encryption_secret, std::uint32_t n_leaves);

@@ -44,6 +44,9 @@ class PrivateTree {
  public:
   PrivateTree() = default;
   PrivateTree(LeafIndex own, crypto::Secret<crypto::kX25519KeySize> leaf_key);
+  /// No keys yet: a saved tree being restored key by key with set_key()
+  /// (GroupState::load).
+  explicit PrivateTree(LeafIndex own) noexcept : own_(own) {}
 
   [[nodiscard]] PrivateTree clone() const;
   [[nodiscard]] LeafIndex own_leaf() const noexcept { return own_; }
@@ -64,6 +67,10 @@ class PrivateTree {
   /// InvalidTree unless every held key's public key matches the tree.
   [[nodiscard]] MlsResult<void> check_consistent(const PublicTree& tree) const;
   [[nodiscard]] std::size_t size() const noexcept { return keys_.size(); }
+  /// Every held key by node index (GroupState::serialize).
+  [[nodiscard]] const std::map<std::uint32_t, crypto::Secret<crypto::kX25519KeySize>>& keys() const noexcept {
+    return keys_;
+  }
 
  private:
   LeafIndex own_;
