@@ -182,6 +182,13 @@ bool print_event(Session& s, const client::Event& e, const std::optional<RoomId>
             out.emit(j, prefix + j["handle"].get<std::string>() + ": " + j["text"].get<std::string>());
             return true;
           },
+          [&](const client::DecryptionFailed& f) {
+            if (room && f.room != *room) return false;
+            out.emit(json{{"type", "decryption_failed"}, {"room", f.room.hex()}, {"seq", f.seq.v},
+                          {"sender", f.sender.hex()}, {"reason", f.reason}},
+                     "* a message (#" + std::to_string(f.seq.v) + ") could not be opened: " + f.reason);
+            return false;
+          },
           [&](const client::MessageSent& m) {
             out.emit(json{{"type", "sent"}, {"room", m.room.hex()}, {"seq", m.seq.v}, {"envelope_id", m.envelope_id.hex()}},
                      "* sent queued message as seq " + std::to_string(m.seq.v));

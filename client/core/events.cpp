@@ -15,6 +15,7 @@ std::string to_string(ConnectionState s) {
 const char* event_name(const Event& e) noexcept {
   return std::visit(wire::Overloaded{
                         [](const MessageReceived&) { return "message"; },
+                        [](const DecryptionFailed&) { return "decryption_failed"; },
                         [](const MessageSent&) { return "sent"; },
                         [](const SendFailed&) { return "send_failed"; },
                         [](const RosterChanged&) { return "roster_changed"; },

@@ -36,6 +36,15 @@ struct MessageReceived {
   std::int64_t timestamp_ms = 0;
   Bytes payload;  // UTF-8 text in this version
 };
+/// An envelope this device could not open or apply: never silence. The
+/// envelope stays in the history as received.
+struct DecryptionFailed {
+  RoomId room;
+  Seq seq;
+  AccountId sender;  // as the relay named it
+  wire::EnvelopeKind kind = wire::EnvelopeKind::Application;
+  std::string reason;
+};
 /// The relay stored one of our envelopes (it left the outbox).
 struct MessageSent {
   RoomId room;
@@ -99,7 +108,7 @@ struct EventsDropped {
   std::size_t count = 0;
 };
 
-using Event = std::variant<MessageReceived, MessageSent, SendFailed, RosterChanged, RoomJoined, RoomLeft,
+using Event = std::variant<MessageReceived, DecryptionFailed, MessageSent, SendFailed, RosterChanged, RoomJoined, RoomLeft,
                            RoomClosedEvent, ConnectionChanged, Synced, IdentityKeyChanged, KeyPackagesPublished,
                            ErrorEvent, EventsDropped>;
 

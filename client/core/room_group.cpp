@@ -106,6 +106,12 @@ MlsResult<RoomGroup::Joined> RoomGroup::join(BytesView welcome, const AccountId&
   return fail(Error::InvalidWelcome);
 }
 
+MlsResult<RoomGroup> RoomGroup::load(BytesView saved, const crypto::SigningKey& identity) {
+  auto state = mls::GroupState::load(saved, copy_key(identity), mls::RolePolicy::Hearth);
+  if (!state) return fail(state.error());
+  return RoomGroup(std::move(*state));
+}
+
 RoomGroup RoomGroup::clone() const { return RoomGroup(state_.clone()); }
 
 RoomId RoomGroup::room() const {

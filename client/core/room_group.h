@@ -67,6 +67,11 @@ class RoomGroup {
                                                    const crypto::SigningKey& identity,
                                                    const std::vector<StoredKeyPackage>& ours, std::uint64_t now_s);
 
+  /// A group save() wrote (the local store keeps it sealed), for our identity.
+  [[nodiscard]] static mls::MlsResult<RoomGroup> load(BytesView saved, const crypto::SigningKey& identity);
+  /// Everything needed to go on after a restart, secrets included.
+  [[nodiscard]] Bytes save() const { return state_.serialize(); }
+
   RoomGroup(RoomGroup&&) noexcept = default;
   RoomGroup& operator=(RoomGroup&&) noexcept = default;
   [[nodiscard]] RoomGroup clone() const;

@@ -229,3 +229,37 @@ TEST_CASE("room group: a Welcome for none of our KeyPackages and garbage are ref
   REQUIRE(joined);
   CHECK(joined->group.room() == kRoom);
 }
+
+TEST_CASE("room group: saved and loaded, a member goes on where it was", "[client][room]") {
+  Room r(3);
+  auto first = r[0].group->encrypt(to_bytes("before the restart"), r.rng);
+  REQUIRE(first);
+  REQUIRE(r[1].group->decrypt(*first));
+  // Bob's device restarts.
+  const Bytes saved = r[1].group->save();
+  auto loaded = RoomGroup::load(saved, r[1].key);
+  REQUIRE(loaded);
+  CHECK(loaded->save() == saved);
+  CHECK(loaded->epoch() == r[1].group->epoch());
+  CHECK(loaded->safety_code() == r[0].group->safety_code());
+  CHECK(loaded->members() == r[1].group->members());
+  // What he read before is spent; what comes next opens.
+  CHECK_FALSE(loaded->decrypt(*first));
+  auto second = r[0].group->encrypt(to_bytes("after the restart"), r.rng);
+  REQUIRE(second);
+  auto opened = loaded->decrypt(*second);
+  REQUIRE(opened);
+  CHECK(opened->content == to_bytes("after the restart"));
+  // His next message and commit are followed by the others.
+  auto his = loaded->encrypt(to_bytes("I am back"), r.rng);
+  REQUIRE(his);
+  CHECK(r[2].group->decrypt(*his));
+  auto refresh = loaded->refresh(r.rng, kNow);
+  REQUIRE(refresh);
+  auto applied = r[0].group->apply(refresh->commit, kNow);
+  REQUIRE(applied);
+  CHECK(applied->next.safety_code() == refresh->next.safety_code());
+  // Another identity cannot load it; damaged bytes do not load.
+  CHECK_FALSE(RoomGroup::load(saved, r[2].key));
+  CHECK_FALSE(RoomGroup::load(BytesView(saved).first(saved.size() / 2), r[1].key));
+}

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "client/core/room_crypto.h"
+
+namespace hearth::client {
+
+namespace {
+
+DecryptionFailed failure(const wire::Deliver& d, std::string reason) {
+  return DecryptionFailed{d.room, d.seq, d.sender, d.kind, std::move(reason)};
+}
+
+std::string why(const char* what, mls::Error e) { return std::string(what) + ": " + mls::to_string(e); }
+
+void on_welcome(GroupEffects& fx, const wire::Deliver& d, const GroupSelf& self, std::uint64_t now_s) {
+  if (fx.group) return;  // joined already: a second Welcome changes nothing
+  auto joined = RoomGroup::join(d.payload, self.account, self.identity, self.key_packages, now_s);
+  if (!joined) {
+    fx.events.emplace_back(failure(d, why("cannot join from this Welcome", joined.error())));
+    return;
+  }
+  if (joined->group.room() != d.room) {
+    fx.events.emplace_back(failure(d, "the Welcome is for another room"));
+    return;
+  }
+  fx.used_key_package = joined->key_package_ref;
+  fx.write.group_state = joined->group.save();
+  fx.group = std::move(joined->group);
+}
+
+void on_handshake(GroupEffects& fx, const wire::Deliver& d, const GroupSelf& self, std::uint64_t now_s) {
+  // Before our Welcome (the commit that added us comes first), or a commit
+  // of an epoch we are past (ours, adopted when the relay accepted it, or
+  // the one our Welcome already includes): nothing to apply.
+  if (!fx.group || d.epoch.v < fx.group->epoch()) return;
+  if (d.epoch.v > fx.group->epoch()) {
+    fx.events.emplace_back(failure(d, "a commit for an epoch this device has not reached: an earlier one is missing"));
+    return;
+  }
+  auto change = fx.group->apply(d.payload, now_s);
+  if (!change) {
+    const bool ours = d.sender == self.account;
+    fx.events.emplace_back(failure(
+        d, ours ? "our own commit was accepted by the relay but not adopted here; this device must be re-added"
+                : why("the room's change does not verify", change.error())));
+    return;
+  }
+  fx.write.group_state = change->next.save();
+  fx.group = std::move(change->next);
+}
+
+void on_application(GroupEffects& fx, const wire::Deliver& d) {
+  if (!fx.group) {
+    fx.events.emplace_back(failure(d, "this device holds no keys for the room"));
+    return;
+  }
+  auto opened = fx.group->decrypt(d.payload);
+  if (!opened) {
+    const auto e = opened.error();
+    fx.events.emplace_back(failure(d, e == mls::Error::WrongEpoch
+                                          ? "sent in an epoch this device holds no keys for"
+                                          : why("the message does not open", e)));
+    return;
+  }
+  // The sender is who signed it; the relay's word is only a routing hint.
+  if (opened->sender != d.sender) {
+    fx.events.emplace_back(failure(d, "the relay names another sender than the one who signed the message"));
+    return;
+  }
+  fx.write.payload = opened->content;
+  fx.write.group_state = fx.group->save();
+  fx.events.emplace_back(MessageReceived{d.room, d.seq, opened->sender, d.envelope_id, d.timestamp_ms,
+                                         std::move(opened->content)});
+}
+
+}  // namespace
+
+GroupEffects process_group(std::optional<RoomGroup> group, const wire::Deliver& d, const GroupSelf& self,
+                           std::uint64_t now_s) {
+  GroupEffects fx;
+  fx.group = std::move(group);
+  switch (d.kind) {
+    case wire::EnvelopeKind::Welcome: on_welcome(fx, d, self, now_s); break;
+    case wire::EnvelopeKind::Handshake: on_handshake(fx, d, self, now_s); break;
+    case wire::EnvelopeKind::Application: on_application(fx, d); break;
+  }
+  return fx;
+}
+
+}  // namespace hearth::client
