@@ -342,6 +342,13 @@ void Relay::on_publish_keys(Session& s, std::uint64_t rid, wire::PublishKeys&& m
     reply_error(s, rid, ErrorCode::QuotaExceeded, "too many key packages");
     return;
   }
+  const auto uploads = static_cast<std::uint32_t>(m.key_packages.size() + (m.last_resort ? 1u : 0u));
+  auto bucket =
+      publish_buckets_.try_emplace(*account, Rate{kKeyPublishPerMinute, 60'000}, kKeyPublishBurst, now_ms());
+  if (uploads > 0 && !bucket.first->second.try_take(now_ms(), uploads)) {
+    reply_error(s, rid, ErrorCode::RateLimited, "too many key package uploads");
+    return;
+  }
   const AccountEntry* entry = directory_.find(*account);
   if (entry == nullptr) {
     reply_error(s, rid, ErrorCode::Internal, "the logged-in account is not in the directory");

@@ -154,6 +154,7 @@ class Relay final : public Hub {
   std::unordered_map<AccountId, std::vector<Session*>, BytesIdHash> online_;
   std::unordered_map<Session*, SessionPtr> sessions_;
   std::unordered_map<AccountId, TokenBucket, BytesIdHash> fetch_buckets_;
+  std::unordered_map<AccountId, TokenBucket, BytesIdHash> publish_buckets_;
   struct CursorKeyLess {
     bool operator()(const std::pair<std::int64_t, AccountId>& a,
                     const std::pair<std::int64_t, AccountId>& b) const noexcept {

@@ -11,6 +11,12 @@ namespace hearth::relay {
 
 /// One-time KeyPackages an account may keep stored (PublishKeys beyond it: QuotaExceeded).
 inline constexpr std::size_t kMaxKeyPackageStock = 100;
+/// KeyPackages an account may upload: burst, then this many per minute. Each
+/// costs signature checks on the I/O thread, so a logged-in device must not
+/// keep a core busy with them. (An upload of none, which only asks for the
+/// stock, costs nothing.)
+inline constexpr std::uint32_t kKeyPublishBurst = 2 * kMaxKeyPackageStock;
+inline constexpr std::uint32_t kKeyPublishPerMinute = kMaxKeyPackageStock;
 /// KeyPackage fetches a requesting account may make: burst, then this many per minute.
 inline constexpr std::uint32_t kKeyFetchBurst = 20;
 inline constexpr std::uint32_t kKeyFetchPerMinute = 60;

@@ -9,6 +9,7 @@
 #include "common/wire/codec.h"
 #include "common/wire/framing.h"
 #include "common/wire/invite.h"
+#include "server/core/limits.h"
 #include "tests/integration/relay/relay_fixture.h"
 #include "tests/support/key_packages.h"
 
@@ -372,6 +373,25 @@ TEST_CASE("key directory: one-time packages once each, then the last resort", "[
   REQUIRE(info.account == alice.account);
   require_error(b.request(wire::LookupAccount{"nobody"}), ErrorCode::UnknownAccount);
 
+  SECTION("uploads are rate limited per account, asking for the stock is not") {
+    const Bytes kp = key_package_for(bob.account, bob.key);
+    std::vector<Bytes> batch(relay::kMaxKeyPackageStock / 2, kp);
+    bool limited = false;
+    std::uint32_t accepted = 0;
+    for (std::uint32_t i = 0; i < 2 * relay::kKeyPublishBurst / batch.size() + 2 && !limited; ++i) {
+      auto r = b.request(wire::PublishKeys{batch, std::nullopt});
+      if (auto* e = std::get_if<wire::Error>(&r.body)) {
+        limited = e->code == ErrorCode::RateLimited;  // else QuotaExceeded: the stock is full, the upload counted
+      } else {
+        accepted += static_cast<std::uint32_t>(batch.size());
+      }
+    }
+    CHECK(limited);
+    CHECK(accepted <= relay::kKeyPublishBurst);
+    for (int i = 0; i < 50; ++i) {
+      CHECK(b.call<wire::PublishKeysOk>(wire::PublishKeys{{}, std::nullopt}).stock <= relay::kMaxKeyPackageStock);
+    }
+  }
   SECTION("fetches are rate limited per requester") {
     bool limited = false;
     for (int i = 0; i < 40 && !limited; ++i) {
