@@ -240,7 +240,7 @@ MlsResult<RoomChange> RoomGroup::apply(BytesView handshake, std::uint64_t now_s)
 }
 
 MlsResult<Bytes> RoomGroup::encrypt(BytesView content, Rng& rng) {
-  auto m = state_.protect(content, {}, rng, kRoomPaddingBlock);
+  auto m = state_.protect(content, {}, rng, kPaddingBlock);
   if (!m) return fail(m.error());
   return mls::encode(*m);
 }

@@ -7,7 +7,7 @@
 // by account id in the roles extension. What travels in envelopes comes out
 // of here as bytes: MLSMessage-encoded commits (PublicMessage), Welcomes,
 // GroupInfo, and application messages (PrivateMessage padded to a multiple
-// of kRoomPaddingBlock).
+// of kPaddingBlock, content.h).
 //
 // A value: operations that change the group return the next RoomGroup and
 // leave this one as it was, except encrypt()/decrypt(), which advance the
@@ -19,14 +19,13 @@
 #include <string>
 #include <vector>
 
+#include "client/core/content.h"
 #include "client/core/local_store.h"
 #include "common/mls/group_state.h"
 #include "common/wire/messages.h"
 
 namespace hearth::client {
 
-/// Application messages are padded to a multiple of this (DESIGN.md §4).
-inline constexpr std::size_t kRoomPaddingBlock = 256;
 
 struct RoomMember {
   AccountId account;

@@ -117,7 +117,7 @@ TEST_CASE("room group: messages are padded so their length says little", "[clien
   REQUIRE(big);
   CHECK(tiny->size() == longer->size());
   CHECK(big->size() > longer->size());
-  CHECK((big->size() - longer->size()) % kRoomPaddingBlock == 0);
+  CHECK((big->size() - longer->size()) % kPaddingBlock == 0);
 }
 
 TEST_CASE("room group: a removed member cannot read what is sent afterwards", "[client][room]") {
