@@ -92,7 +92,7 @@ CREATE TABLE envelopes(
 )sql";
 
 // Version 2 validates KeyPackages on upload and keeps their expiry. What
-// version 1 stored was never checked (clients published placeholders), so it
+// version 1 stored was never checked (clients published opaque marker bytes, not KeyPackages), so it
 // is dropped: clients publish fresh packages at their next login.
 constexpr const char* kSchemaV2 = R"sql(
 DELETE FROM key_packages;
