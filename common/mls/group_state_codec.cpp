@@ -4,10 +4,7 @@
 //
 //   struct {
 //     uint16 format = kGroupStateFormat;
-//     GroupContext context;                  -- the public group
-//     RatchetTree tree;                      -- truncated, as the ratchet_tree extension
-//     opaque interim_transcript_hash<V>;
-//     Count n; CachedProposal cached[n];     -- { Proposal; uint32 sender; opaque ref[Nh]; }
+//     PublicPart public_group;               -- shared with PublicGroup's (public_group_codec.h)
 //     uint32 own_leaf;                       -- this member
 //     uint8 removed;                         -- 0 or 1
 //     opaque confirmation_tag<V>;
@@ -44,10 +41,13 @@
 #include <vector>
 
 #include "common/mls/group_state_internal.h"
+#include "common/mls/public_group_codec.h"
 #include "common/mls/transcript.h"
 
 namespace hearth::mls {
 
+using codec_detail::read_count;
+using codec_detail::read_digest;
 using state_detail::Data;
 using state_detail::PastEpoch;
 using state_detail::PastView;
@@ -174,16 +174,6 @@ void write_past(SecretWriter& w, const PastEpoch& past) {
 // Every reader below reports through the Reader's sticky error, so a
 // failure anywhere surfaces once, from finish(), and stops all later reads.
 
-// A count, refused (InvalidValue) above `bound` before any item is read.
-std::size_t read_count(Reader& r, std::size_t bound) {
-  const std::uint64_t n = r.varint();
-  if (n > bound) {
-    r.set_error(Error::InvalidValue);
-    return 0;
-  }
-  return static_cast<std::size_t>(n);
-}
-
 // Indices must ascend strictly: `prev` is the last one read, if any.
 void check_ascending(Reader& r, std::optional<std::uint32_t>& prev, std::uint32_t next) {
   if (prev && next <= *prev) r.set_error(Error::InvalidValue);
@@ -203,13 +193,6 @@ crypto::SecretBytes read_secret(Reader& r, bool may_be_empty) {
 template <std::size_t N>
 crypto::Secret<N> read_fixed_secret(Reader& r) {
   return crypto::Secret<N>(r.raw(N));
-}
-
-Digest read_digest(Reader& r) {
-  Digest out{};
-  const BytesView v = r.raw(out.size());
-  std::copy(v.begin(), v.end(), out.begin());
-  return out;
 }
 
 std::optional<HashRatchet> read_ratchet(Reader& r) {
@@ -270,19 +253,6 @@ std::optional<SecretTree> read_secret_tree(Reader& r) {
     return std::nullopt;
   }
   return std::move(*tree);
-}
-
-std::vector<ProposalInfo> read_cache(Reader& r) {
-  const std::size_t n = read_count(r, kMaxProposalsPerEpoch);
-  std::vector<ProposalInfo> items;
-  for (std::size_t i = 0; i < n && r.ok(); ++i) {
-    ProposalInfo info;
-    read(r, info.proposal);
-    info.sender = LeafIndex{r.u32()};
-    info.ref = read_digest(r);
-    items.push_back(std::move(info));
-  }
-  return items;
 }
 
 PrivateTree read_private_tree(Reader& r) {
@@ -381,14 +351,11 @@ Bytes GroupState::serialize() const {
   SecretWriter w;
   w.u16(kGroupStateFormat);
 
-  w.value(g.context());
-  w.value(g.tree().to_wire());
-  w.opaque(g.interim_transcript_hash());
-  w.count(g.proposals().size());
-  for (const ProposalInfo& p : g.proposals().all()) {
-    w.value(p.proposal);
-    w.u32(p.sender.v);
-    w.raw(p.ref.value_or(Digest{}));  // always set in the cache (ProposalCache::add)
+  {
+    // Public values: built in a plain buffer of their own (see SecretWriter).
+    Writer public_part;
+    codec_detail::write_public_part(public_part, g);
+    w.raw(public_part.bytes());
   }
 
   w.u32(d.own.v);
@@ -419,12 +386,7 @@ MlsResult<GroupState> GroupState::load(BytesView encoded, crypto::SigningKey sig
   if (const auto e = r.error()) return fail(*e);
   if (format != kGroupStateFormat) return fail(Error::InvalidValue);
 
-  GroupContext context;
-  read(r, context);
-  RatchetTree wire_tree;
-  read(r, wire_tree);
-  Bytes interim = r.opaque_bytes();
-  std::vector<ProposalInfo> cached = read_cache(r);
+  codec_detail::PublicPart public_part = codec_detail::read_public_part(r);
 
   Data d;
   d.own = LeafIndex{r.u32()};
@@ -444,15 +406,11 @@ MlsResult<GroupState> GroupState::load(BytesView encoded, crypto::SigningKey sig
   }
   if (auto done = r.finish(); !done) return fail(done.error());
 
-  auto tree = PublicTree::from_wire(wire_tree);
-  if (!tree) return fail(tree.error());
-  auto cache = ProposalCache::restore(std::move(cached));
-  if (!cache) return fail(cache.error());
-  auto group = PublicGroup::restore(std::move(context), std::move(*tree), interim, std::move(*cache), policy);
+  auto group = codec_detail::restore_public_part(std::move(public_part), policy);
   if (!group) return fail(group.error());
   d.group = std::make_shared<const PublicGroup>(std::move(*group));
   d.signing_key = std::move(signing_key);
-  if (auto ok = check_consistent(d, interim); !ok) return fail(ok.error());
+  if (auto ok = check_consistent(d, d.group->interim_transcript_hash()); !ok) return fail(ok.error());
   return GroupState(std::make_unique<Impl>(Impl{std::move(d)}));
 }
 

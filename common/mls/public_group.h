@@ -10,6 +10,7 @@
 //   from_group_info(info, tree)        // signature, full tree validation
 //   handle(public_message)             // proposal -> cache; commit -> next epoch
 //     = verify signature, then add_proposal / apply_commit + advance
+//   serialize() / load(bytes, policy)  // the relay's database, across restarts
 //
 // A member's GroupState calls add_proposal / apply_commit with content it
 // has already unprotected (membership tag, decryption), then checks what
@@ -28,6 +29,9 @@
 #include "common/mls/roles.h"
 
 namespace hearth::mls {
+
+/// The version PublicGroup::serialize writes first.
+inline constexpr std::uint16_t kPublicGroupFormat = 1;
 
 struct Member {
   LeafIndex leaf;
@@ -91,6 +95,25 @@ class PublicGroup {
   [[nodiscard]] static MlsResult<PublicGroup> restore(GroupContext context, PublicTree tree,
                                                       Bytes interim_transcript_hash, ProposalCache cache,
                                                       RolePolicy policy);
+
+  // ---- the relay's database (public_group_codec.cpp) ----
+  /// The view for the relay's database: context, tree, interim transcript
+  /// hash and cached proposals (roles come from the context; the policy is
+  /// the caller's). A versioned encoding (kPublicGroupFormat) whose body is
+  /// the public part of GroupState::serialize(); the layout is in
+  /// public_group_codec.h. Nothing secret: the relay may store it as is.
+  [[nodiscard]] Bytes serialize() const;
+  /// What serialize() wrote, checked as GroupState::load checks its public
+  /// part. Errors: the codec's (Truncated, TrailingBytes, InvalidValue for
+  /// an unknown format version), InvalidValue for a count above its bound
+  /// (kMaxProposalsPerEpoch; refused before anything is read) or an interim
+  /// transcript hash that is neither Nh bytes nor empty at epoch 0, the
+  /// tree's shape (InvalidTree: empty, not truncated, a node in the wrong
+  /// slot; TooManyMembers), a cached proposal listed twice (InvalidValue),
+  /// and restore()'s. Never a crash or an unbounded allocation on hostile
+  /// bytes. Not re-checked: leaf signatures and parent hashes, verified
+  /// when the view first received them.
+  [[nodiscard]] static MlsResult<PublicGroup> load(BytesView encoded, RolePolicy policy);
 
   [[nodiscard]] const GroupContext& context() const noexcept { return context_; }
   [[nodiscard]] std::uint64_t epoch() const noexcept { return context_.epoch; }
