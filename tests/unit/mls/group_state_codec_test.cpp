@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/mls/secret_tree.h"
-#include "tests/unit/mls/group_fixture.h"
+#include "tests/unit/mls/room_fixture.h"
 
 using namespace hearth;
 using namespace hearth::mls;
@@ -25,134 +25,12 @@ bool has_event(const std::vector<T>& events) {
   return std::any_of(events.begin(), events.end(), [](const T& e) { return std::holds_alternative<E>(e); });
 }
 
-// A room of clients in memory; client 0 ("alice") creates it and is its
-// facilitator. Messages cross the wire encoded.
-struct Room {
-  explicit Room(std::uint64_t seed) : rng(seed) {
-    crypto::init();
-    people.push_back(make_identity("alice", rng));
-    auto created = create_room(people[0], as_bytes("state-room"), rng);
-    REQUIRE(outcome(created) == "ok");
-    states.emplace_back(std::move(*created));
-  }
-
-  GroupState& at(std::size_t who) { return *states[who]; }
-
-  std::size_t add_person(const std::string& name) {
-    people.push_back(make_identity(name, rng));
-    states.emplace_back();
-    return people.size() - 1;
-  }
-
-  std::vector<std::size_t> members() const {
-    std::vector<std::size_t> out;
-    for (std::size_t i = 0; i < states.size(); ++i) {
-      if (states[i] && !states[i]->is_removed()) out.push_back(i);
-    }
-    return out;
-  }
-
-  // Every current member but `except` handles `m`.
-  void deliver(const MlsMessage& m, std::size_t except) {
-    const MlsMessage w = over_the_wire(m);
-    for (const std::size_t i : members()) {
-      if (i == except) continue;
-      auto t = at(i).handle(w, test_env());
-      INFO(to_string_bytes(people[i].name));
-      REQUIRE(outcome(t) == "ok");
-      states[i] = std::move(t->next);
-    }
-  }
-
-  // The others handle `pending`'s commit, its committer adopts it, joiners join.
-  void adopt(std::size_t committer, PendingCommit pending,
-             const std::vector<std::pair<std::size_t, KeyPackageBundle>>& joiners = {}) {
-    deliver(pending.commit, committer);
-    states[committer] = std::move(pending.next);
-    if (joiners.empty()) return;
-    REQUIRE(pending.welcome.has_value());
-    const MlsMessage w = over_the_wire(*pending.welcome);
-    for (const auto& [who, bundle] : joiners) {
-      auto joined = join_room(w, bundle, people[who]);
-      REQUIRE(outcome(joined) == "ok");
-      states[who] = std::move(*joined);
-    }
-  }
-
-  // Alice adds `names` in one commit.
-  std::vector<std::size_t> add(const std::vector<std::string>& names, bool join = true) {
-    std::vector<std::size_t> added;
-    std::vector<std::pair<std::size_t, KeyPackageBundle>> bundles;
-    std::vector<KeyPackage> kps;
-    for (const auto& name : names) {
-      const std::size_t who = add_person(name);
-      added.push_back(who);
-      bundles.emplace_back(who, make_key_package(people[who], rng));
-      kps.push_back(bundles.back().second.key_package);
-    }
-    auto pending = at(0).add(kps, rng, test_env());
-    REQUIRE(outcome(pending) == "ok");
-    if (join) {
-      adopt(0, std::move(*pending), bundles);
-    } else {
-      states[0] = std::move(pending->next);
-    }
-    return added;
-  }
-
-  void commit_update(std::size_t who) {
-    auto pending = at(who).update(rng, test_env());
-    REQUIRE(outcome(pending) == "ok");
-    adopt(who, std::move(*pending));
-  }
-
-  MlsMessage say(std::size_t who, const std::string& text) {
-    auto m = at(who).protect(as_bytes(text), as_bytes("ad"), rng);
-    REQUIRE(outcome(m) == "ok");
-    return over_the_wire(*m);
-  }
-
-  void check_agree() {
-    const auto m = members();
-    REQUIRE(!m.empty());
-    GroupState& first = at(m[0]);
-    const auto exported = first.export_secret(as_bytes("label"), as_bytes("ctx"), 32);
-    REQUIRE(exported.has_value());
-    for (const std::size_t i : m) {
-      INFO(to_string_bytes(people[i].name));
-      CHECK(at(i).epoch() == first.epoch());
-      CHECK(at(i).context() == first.context());
-      CHECK(to_vec(at(i).epoch_authenticator()) == to_vec(first.epoch_authenticator()));
-      const auto mine = at(i).export_secret(as_bytes("label"), as_bytes("ctx"), 32);
-      REQUIRE(mine.has_value());
-      CHECK(to_vec(mine->view()) == to_vec(exported->view()));
-      CHECK(at(i).tree() == first.tree());
-    }
-  }
-
-  void check_everyone_reads_everyone() {
-    const auto m = members();
-    for (const std::size_t from : m) {
-      const std::string text = to_string_bytes(people[from].name) + " in epoch " + std::to_string(at(from).epoch());
-      const MlsMessage w = say(from, text);
-      for (const std::size_t to : m) {
-        if (to == from) continue;
-        INFO(to_string_bytes(people[from].name) << " -> " << to_string_bytes(people[to].name));
-        auto got = at(to).unprotect(w);
-        REQUIRE(outcome(got) == "ok");
-        CHECK(got->data == to_bytes(text));
-        CHECK(got->sender == at(from).own_leaf());
-      }
-    }
-  }
-
+// The codec tests' room (room_fixture.h), and reloading a member from bytes.
+struct Room : TestRoom {
+  explicit Room(std::uint64_t seed) : TestRoom(seed, "state-room") {}
   MlsResult<GroupState> reload(std::size_t who, const Bytes& saved) {
     return GroupState::load(saved, people[who].signing_key(), RolePolicy::Hearth);
   }
-
-  SeededRng rng;
-  std::vector<Identity> people;
-  std::vector<std::optional<GroupState>> states;
 };
 
 // The generation a PrivateMessage's SenderData names (RFC 9420 §6.3.2).

@@ -10,24 +10,19 @@
 #include "common/mls/leaf_node.h"
 #include "common/mls/roles.h"
 #include "common/mls/welcome.h"
-#include "tests/support/seeded_rng.h"
+#include "tests/unit/mls/room_fixture.h"
 
 using namespace hearth;
 using namespace hearth::mls;
-using hearth::test::SeededRng;
+using namespace hearth::mls::testing;
 
 namespace {
 
-constexpr std::uint64_t kNow = 1'800'000'000;
+constexpr std::uint64_t kNow = kTestNow;
 
 crypto::SigningKey copy_key(const crypto::SigningKey& k) { return crypto::SigningKey{k.secret.clone(), k.public_key}; }
 
 GroupEnv env() { return GroupEnv{kNow, nullptr}; }
-
-template <class T>
-std::string outcome(const MlsResult<T>& r) {
-  return r.has_value() ? std::string("ok") : to_string(r.error());
-}
 
 class Psks final : public PskLookup {
  public:
@@ -40,143 +35,16 @@ class Psks final : public PskLookup {
   std::optional<crypto::SecretBytes> resumption(BytesView, std::uint64_t) const override { return std::nullopt; }
 };
 
-// A room of clients in memory; client 0 ("alice") creates it and is its
-// facilitator. Messages are delivered in one order, through their encoding.
-struct Room {
-  explicit Room(std::uint64_t seed) : rng(seed) {
-    crypto::init();
-    add_person("alice");
-    auto bundle = key_package(0);
-    auto created = GroupState::create(to_bytes("room-1"), bundle, copy_key(people[0].key),
-                                      {roles_extension(Roles{{to_bytes("alice")}})}, RolePolicy::Hearth, rng);
-    REQUIRE(outcome(created) == "ok");
-    states[0] = std::move(*created);
-  }
-
-  struct Person {
-    std::string name;
-    crypto::SigningKey key;
-  };
-
-  std::size_t add_person(const std::string& name) {
-    people.push_back(Person{name, crypto::ed25519_generate()});
-    states.emplace_back();
-    return people.size() - 1;
-  }
+// The room of room_fixture.h, with KeyPackages valid around any time.
+struct Room : TestRoom {
+  explicit Room(std::uint64_t seed) : TestRoom(seed, "room-1") {}
 
   KeyPackageBundle key_package(std::size_t who, std::uint64_t now = kNow) {
     KeyPackageOptions options;
     options.lifetime = Lifetime{now - 3600, now + kDefaultKeyPackageLifetimeSeconds};
     options.extensions = {kRolesExtensionType};
-    return create_key_package(basic_credential(as_bytes(people[who].name)), people[who].key, options, rng);
+    return create_key_package(people[who].credential, people[who].key, options, rng);
   }
-
-  GroupState& at(std::size_t who) { return *states[who]; }
-
-  static MlsMessage wire(const MlsMessage& m) {
-    auto back = decode<MlsMessage>(encode(m));
-    REQUIRE(back.has_value());
-    return *back;
-  }
-
-  // Every current member but `except` handles `m`.
-  void deliver(const MlsMessage& m, std::size_t except, const GroupEnv& e = env()) {
-    const MlsMessage w = wire(m);
-    for (std::size_t i = 0; i < states.size(); ++i) {
-      if (i == except || !states[i] || states[i]->is_removed()) continue;
-      auto t = states[i]->handle(w, e);
-      INFO(people[i].name);
-      REQUIRE(outcome(t) == "ok");
-      states[i] = std::move(t->next);
-    }
-  }
-
-  // `committer` commits with `pending`; the others handle it; joiners join.
-  void adopt(std::size_t committer, PendingCommit pending,
-             const std::vector<std::pair<std::size_t, KeyPackageBundle>>& joiners = {}) {
-    deliver(pending.commit, committer);
-    states[committer] = std::move(pending.next);
-    if (joiners.empty()) return;
-    REQUIRE(pending.welcome.has_value());
-    const MlsMessage w = wire(*pending.welcome);
-    for (const auto& [who, bundle] : joiners) {
-      auto joined = GroupState::join(std::get<Welcome>(w.body), bundle, copy_key(people[who].key), std::nullopt,
-                                     RolePolicy::Hearth, env());
-      INFO(people[who].name);
-      REQUIRE(outcome(joined) == "ok");
-      states[who] = std::move(*joined);
-    }
-  }
-
-  // Alice adds `names` in one commit.
-  std::vector<std::size_t> add(const std::vector<std::string>& names) {
-    std::vector<std::size_t> added;
-    std::vector<std::pair<std::size_t, KeyPackageBundle>> bundles;
-    std::vector<KeyPackage> kps;
-    for (const auto& name : names) {
-      const std::size_t who = add_person(name);
-      added.push_back(who);
-      bundles.emplace_back(who, key_package(who));
-      kps.push_back(bundles.back().second.key_package);
-    }
-    auto pending = at(0).add(kps, rng, env());
-    REQUIRE(outcome(pending) == "ok");
-    CHECK(pending->welcome_key_package_refs.size() == names.size());
-    adopt(0, std::move(*pending), bundles);
-    return added;
-  }
-
-  std::vector<std::size_t> members() const {
-    std::vector<std::size_t> out;
-    for (std::size_t i = 0; i < states.size(); ++i) {
-      if (states[i] && !states[i]->is_removed()) out.push_back(i);
-    }
-    return out;
-  }
-
-  void check_agree() {
-    const auto m = members();
-    REQUIRE(!m.empty());
-    GroupState& first = at(m[0]);
-    const auto exported = first.export_secret(as_bytes("label"), as_bytes("ctx"), 32);
-    REQUIRE(exported.has_value());
-    for (const std::size_t i : m) {
-      INFO(people[i].name);
-      CHECK(at(i).epoch() == first.epoch());
-      CHECK(at(i).context() == first.context());
-      CHECK(Bytes(at(i).epoch_authenticator().begin(), at(i).epoch_authenticator().end()) ==
-            Bytes(first.epoch_authenticator().begin(), first.epoch_authenticator().end()));
-      const auto mine = at(i).export_secret(as_bytes("label"), as_bytes("ctx"), 32);
-      REQUIRE(mine.has_value());
-      CHECK(Bytes(mine->view().begin(), mine->view().end()) == Bytes(exported->view().begin(), exported->view().end()));
-      CHECK(at(i).members().size() == m.size());
-      CHECK(at(i).tree() == first.tree());
-    }
-  }
-
-  void check_everyone_reads_everyone() {
-    const auto m = members();
-    for (const std::size_t from : m) {
-      const std::string text = people[from].name + " says hi in epoch " + std::to_string(at(from).epoch());
-      auto msg = at(from).protect(as_bytes(text), as_bytes("ad"), rng);
-      REQUIRE(msg.has_value());
-      const MlsMessage w = wire(*msg);
-      for (const std::size_t to : m) {
-        if (to == from) continue;
-        INFO(people[from].name << " -> " << people[to].name);
-        auto got = at(to).unprotect(w);
-        REQUIRE(outcome(got) == "ok");
-        CHECK(got->data == to_bytes(text));
-        CHECK(got->authenticated_data == to_bytes("ad"));
-        CHECK(got->sender == at(from).own_leaf());
-        CHECK(got->credential.identity == to_bytes(people[from].name));
-      }
-    }
-  }
-
-  SeededRng rng;
-  std::vector<Person> people;
-  std::vector<std::optional<GroupState>> states;
 };
 
 template <class E, class T>
@@ -224,7 +92,7 @@ TEST_CASE("group state: remove, and the removed member reads nothing new", "[mls
   auto pending = room.at(0).remove({room.at(carol).own_leaf()}, room.rng, env());
   REQUIRE(outcome(pending) == "ok");
   CHECK(has_event<MemberRemoved>(pending->events));
-  const MlsMessage commit = Room::wire(pending->commit);
+  const MlsMessage commit = over_the_wire(pending->commit);
 
   auto removed = room.at(carol).handle(commit, env());
   REQUIRE(outcome(removed) == "ok");
@@ -243,7 +111,7 @@ TEST_CASE("group state: remove, and the removed member reads nothing new", "[mls
   CHECK(room.at(carol).handle(commit, env()).error() == Error::Removed);
   auto msg = room.at(0).protect(as_bytes("after"), {}, room.rng);
   REQUIRE(msg.has_value());
-  CHECK(room.at(carol).unprotect(Room::wire(*msg)).error() == Error::WrongEpoch);
+  CHECK(room.at(carol).unprotect(over_the_wire(*msg)).error() == Error::WrongEpoch);
 }
 
 TEST_CASE("group state: an Update proposed by one member and committed by another", "[mls][group_state]") {
@@ -302,18 +170,18 @@ TEST_CASE("group state: a late message of a retained epoch still opens, an older
   room.adopt(0, std::move(*pending));
   REQUIRE(room.at(carol).epoch() == sent_in + 1);
 
-  auto got = room.at(carol).unprotect(Room::wire(*late));
+  auto got = room.at(carol).unprotect(over_the_wire(*late));
   REQUIRE(outcome(got) == "ok");
   CHECK(got->epoch == sent_in);
   CHECK(got->data == to_bytes("sent before the commit"));
   // Opened once: a replay is refused.
-  CHECK(room.at(carol).unprotect(Room::wire(*late)).error() == Error::GenerationExpired);
+  CHECK(room.at(carol).unprotect(over_the_wire(*late)).error() == Error::GenerationExpired);
 
   // A message of this epoch stays readable for kMaxPastEpochs commits.
   const std::uint64_t old_epoch = room.at(0).epoch();
   auto old = room.at(0).protect(as_bytes("old"), {}, room.rng);
   REQUIRE(old.has_value());
-  const MlsMessage old_wire = Room::wire(*old);
+  const MlsMessage old_wire = over_the_wire(*old);
   for (std::size_t i = 0; i < kMaxPastEpochs; ++i) {
     auto p = room.at(0).update(room.rng, env());
     REQUIRE(outcome(p) == "ok");
@@ -337,7 +205,7 @@ TEST_CASE("group state: handle() opens application messages", "[mls][group_state
   room.add({"bob"});
   auto msg = room.at(1).protect(as_bytes("hello"), as_bytes("ad"), room.rng);
   REQUIRE(msg.has_value());
-  auto t = room.at(0).handle(Room::wire(*msg), env());
+  auto t = room.at(0).handle(over_the_wire(*msg), env());
   REQUIRE(outcome(t) == "ok");
   REQUIRE(t->events.size() == 1);
   const auto* app = std::get_if<ApplicationMessage>(&t->events[0]);
@@ -345,9 +213,9 @@ TEST_CASE("group state: handle() opens application messages", "[mls][group_state
   CHECK(app->data == to_bytes("hello"));
   CHECK(app->sender == LeafIndex{1});
   // The original state is untouched: it can still open the message.
-  CHECK(outcome(room.at(0).unprotect(Room::wire(*msg))) == "ok");
+  CHECK(outcome(room.at(0).unprotect(over_the_wire(*msg))) == "ok");
   // The new one cannot: the key is spent.
-  CHECK(t->next.unprotect(Room::wire(*msg)).error() == Error::GenerationExpired);
+  CHECK(t->next.unprotect(over_the_wire(*msg)).error() == Error::GenerationExpired);
 }
 
 TEST_CASE("group state: an own commit echoed back is refused", "[mls][group_state]") {
@@ -355,7 +223,7 @@ TEST_CASE("group state: an own commit echoed back is refused", "[mls][group_stat
   room.add({"bob"});
   auto pending = room.at(0).update(room.rng, env());
   REQUIRE(outcome(pending) == "ok");
-  const MlsMessage commit = Room::wire(pending->commit);
+  const MlsMessage commit = over_the_wire(pending->commit);
   // Before adopting it, and after.
   CHECK(room.at(0).handle(commit, env()).error() == Error::InvalidCommit);
   CHECK(pending->next.handle(commit, env()).error() == Error::InvalidCommit);
@@ -368,7 +236,7 @@ TEST_CASE("group state: a failed transition leaves the state untouched", "[mls][
   room.add({"bob", "carol"});
   auto pending = room.at(0).update(room.rng, env());
   REQUIRE(outcome(pending) == "ok");
-  MlsMessage tampered = Room::wire(pending->commit);
+  MlsMessage tampered = over_the_wire(pending->commit);
   auto& pm = std::get<PublicMessage>(tampered.body);
   (*pm.auth.confirmation_tag)[0] ^= 1;
   const Bytes before(room.at(1).epoch_authenticator().begin(), room.at(1).epoch_authenticator().end());
@@ -376,7 +244,7 @@ TEST_CASE("group state: a failed transition leaves the state untouched", "[mls][
   CHECK(room.at(1).epoch() == 1);
   CHECK(Bytes(room.at(1).epoch_authenticator().begin(), room.at(1).epoch_authenticator().end()) == before);
   // A message for another group or epoch.
-  MlsMessage other = Room::wire(pending->commit);
+  MlsMessage other = over_the_wire(pending->commit);
   std::get<PublicMessage>(other.body).content.epoch += 5;
   CHECK(room.at(1).handle(other, env()).error() == Error::WrongEpoch);
   room.adopt(0, std::move(*pending));
@@ -426,7 +294,7 @@ TEST_CASE("group state: external and resumption PSKs", "[mls][group_state]") {
   CHECK(room.at(0).commit(options, room.rng, env()).error() == Error::UnknownPsk);
   auto pending = room.at(0).commit(options, room.rng, with_psk);
   REQUIRE(outcome(pending) == "ok");
-  const MlsMessage commit = Room::wire(pending->commit);
+  const MlsMessage commit = over_the_wire(pending->commit);
   CHECK(room.at(1).handle(commit, env()).error() == Error::UnknownPsk);
   auto t = room.at(1).handle(commit, with_psk);
   REQUIRE(outcome(t) == "ok");
@@ -490,7 +358,7 @@ TEST_CASE("group state: a commit sent as PrivateMessage", "[mls][group_state]") 
   auto pending = room.at(0).commit(options, room.rng, env());
   REQUIRE(outcome(pending) == "ok");
   REQUIRE(std::holds_alternative<PrivateMessage>(pending->commit.body));
-  const MlsMessage commit = Room::wire(pending->commit);
+  const MlsMessage commit = over_the_wire(pending->commit);
   // Our own encrypted commit echoed, before and after adopting it.
   CHECK(room.at(0).handle(commit, env()).error() == Error::InvalidCommit);
   CHECK(pending->next.handle(commit, env()).error() == Error::InvalidCommit);
@@ -510,7 +378,7 @@ TEST_CASE("group state: proposals are checked when made, and their echo is harml
   auto proposed = room.at(1).propose_update(room.rng);
   REQUIRE(outcome(proposed) == "ok");
   room.states[1] = std::move(proposed->next);
-  auto echo = room.at(1).handle(Room::wire(*proposed->message), env());
+  auto echo = room.at(1).handle(over_the_wire(*proposed->message), env());
   REQUIRE(outcome(echo) == "ok");
   CHECK(echo->next.public_group().proposals().size() == 1);
   CHECK_FALSE(echo->message.has_value());
@@ -530,7 +398,7 @@ TEST_CASE("group state: clone is independent and memory is estimated", "[mls][gr
   GroupState copy = room.at(0).clone();
   auto msg = room.at(1).protect(as_bytes("once"), {}, room.rng);
   REQUIRE(msg.has_value());
-  const MlsMessage w = Room::wire(*msg);
+  const MlsMessage w = over_the_wire(*msg);
   CHECK(outcome(copy.unprotect(w)) == "ok");
   CHECK(outcome(room.at(0).unprotect(w)) == "ok");
   CHECK(room.at(0).memory_estimate() > 0);

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "tests/unit/mls/group_fixture.h"
+#include "tests/unit/mls/room_fixture.h"
 
 using namespace hearth;
 using namespace hearth::mls;
@@ -19,107 +19,9 @@ using namespace hearth::mls::testing;
 
 namespace {
 
-// A room of members in memory with its relay: every handshake message goes
-// through the relay's view (DeliveryService) and then to every other member.
-struct Room {
-  explicit Room(std::uint64_t seed) : rng(seed) {
-    crypto::init();
-    people.push_back(make_identity("alice", rng));
-    auto created = create_room(people[0], as_bytes("view-room"), rng);
-    REQUIRE(outcome(created) == "ok");
-    states.emplace_back(std::move(*created));
-    auto started = DeliveryService::start(at(0));
-    REQUIRE(outcome(started) == "ok");
-    relay.emplace(std::move(*started));
-  }
-
-  GroupState& at(std::size_t who) { return *states[who]; }
-
-  std::vector<std::size_t> members() const {
-    std::vector<std::size_t> out;
-    for (std::size_t i = 0; i < states.size(); ++i) {
-      if (states[i] && !states[i]->is_removed()) out.push_back(i);
-    }
-    return out;
-  }
-
-  // `m` from `origin`: accepted by the relay, then handled by the others.
-  void send(const MlsMessage& m, std::size_t origin) {
-    REQUIRE(outcome(relay->submit(m, static_cast<int>(origin))) == "ok");
-    const MlsMessage w = over_the_wire(m);
-    for (const std::size_t i : members()) {
-      if (i == origin) continue;
-      auto t = at(i).handle(w, test_env());
-      INFO(to_string_bytes(people[i].name));
-      REQUIRE(outcome(t) == "ok");  // a removed member gets its final state
-      states[i] = std::move(t->next);
-    }
-  }
-
-  void adopt(std::size_t committer, PendingCommit pending,
-             const std::vector<std::pair<std::size_t, KeyPackageBundle>>& joiners = {}) {
-    send(pending.commit, committer);
-    states[committer] = std::move(pending.next);
-    if (joiners.empty()) return;
-    REQUIRE(pending.welcome.has_value());
-    const MlsMessage w = over_the_wire(*pending.welcome);
-    for (const auto& [who, bundle] : joiners) {
-      auto joined = join_room(w, bundle, people[who]);
-      REQUIRE(outcome(joined) == "ok");
-      states[who] = std::move(*joined);
-    }
-  }
-
-  // Alice adds `names` in one commit.
-  std::vector<std::size_t> add(const std::vector<std::string>& names) {
-    std::vector<std::size_t> added;
-    std::vector<std::pair<std::size_t, KeyPackageBundle>> bundles;
-    std::vector<KeyPackage> kps;
-    for (const auto& name : names) {
-      people.push_back(make_identity(name, rng));
-      states.emplace_back();
-      const std::size_t who = people.size() - 1;
-      added.push_back(who);
-      bundles.emplace_back(who, make_key_package(people[who], rng));
-      kps.push_back(bundles.back().second.key_package);
-    }
-    auto pending = at(0).add(kps, rng, test_env());
-    REQUIRE(outcome(pending) == "ok");
-    adopt(0, std::move(*pending), bundles);
-    return added;
-  }
-
-  void remove(std::size_t who) {
-    auto pending = at(0).remove({at(who).own_leaf()}, rng, test_env());
-    REQUIRE(outcome(pending) == "ok");
-    adopt(0, std::move(*pending));
-  }
-
-  void commit_update(std::size_t who) {
-    auto pending = at(who).update(rng, test_env());
-    REQUIRE(outcome(pending) == "ok");
-    adopt(who, std::move(*pending));
-  }
-
-  // An Update proposal by `who`, cached by the relay and the members.
-  void propose_update(std::size_t who) {
-    auto proposed = at(who).propose_update(rng);
-    REQUIRE(outcome(proposed) == "ok");
-    states[who] = std::move(proposed->next);
-    REQUIRE(proposed->message.has_value());
-    send(*proposed->message, who);
-  }
-
-  MlsMessage say(std::size_t who, const std::string& text) {
-    auto m = at(who).protect(as_bytes(text), as_bytes("ad"), rng);
-    REQUIRE(outcome(m) == "ok");
-    return over_the_wire(*m);
-  }
-
-  SeededRng rng;
-  std::vector<Identity> people;
-  std::vector<std::optional<GroupState>> states;
-  std::optional<DeliveryService> relay;
+// A room whose handshake messages all go through the relay's view.
+struct Room : TestRoom {
+  explicit Room(std::uint64_t seed) : TestRoom(seed, "view-room", Relay::View) {}
 };
 
 // A seeded room after adds, a removal, an update, messages read out of
