@@ -141,6 +141,12 @@ class LocalStore {
   /// Records our own envelope at the seq the relay gave it, without moving
   /// the cursor (earlier seqs may still be on their way). Idempotent.
   [[nodiscard]] virtual StoreResult<void> store_sent(const StoredEnvelope& e) = 0;
+  /// Erases the payloads (plaintext) of these stored envelopes of `room`, in
+  /// one transaction: a message that disappeared or was redacted. The
+  /// envelopes stay (empty) so the history keeps its order and the cursor
+  /// its meaning; the old bytes are gone from the file. Seqs not stored are
+  /// skipped.
+  [[nodiscard]] virtual StoreResult<void> erase_payloads(const RoomId& room, const std::vector<Seq>& seqs) = 0;
   /// Stored envelopes of a room with seq > `after`, in seq order, at most `limit`.
   [[nodiscard]] virtual StoreResult<std::vector<StoredEnvelope>> envelopes(const RoomId& room, Seq after,
                                                                            std::size_t limit) = 0;

@@ -70,6 +70,13 @@ StoreResult<void> MemoryStore::store_sent(const StoredEnvelope& e) {
   return {};
 }
 
+StoreResult<void> MemoryStore::erase_payloads(const RoomId& room, const std::vector<Seq>& seqs) {
+  for (const Seq seq : seqs) {
+    if (auto it = envelopes_.find(std::make_pair(room, seq.v)); it != envelopes_.end()) it->second.payload.clear();
+  }
+  return {};
+}
+
 StoreResult<std::vector<StoredEnvelope>> MemoryStore::envelopes(const RoomId& room, Seq after, std::size_t limit) {
   std::vector<StoredEnvelope> out;
   for (auto it = envelopes_.upper_bound({room, after.v}); it != envelopes_.end() && out.size() < limit; ++it) {

@@ -507,6 +507,22 @@ StoreResult<void> SqliteStore::store_sent(const StoredEnvelope& e) {
   return {};
 }
 
+StoreResult<void> SqliteStore::erase_payloads(const RoomId& room, const std::vector<Seq>& seqs) {
+  auto tx = store::Transaction::begin(db_);
+  if (!tx) return err<void>(tx.error());
+  auto st = db_.prepare("UPDATE envelopes SET payload = ?3 WHERE room_id = ?1 AND seq = ?2");
+  if (!st) return err<void>(st.error());
+  for (const Seq seq : seqs) {
+    // secure_delete overwrites the replaced cell; an empty payload is sealed
+    // like any other, so a row cannot be told apart by being bare.
+    Binder b{*st};
+    b.blob(room.v).i64(to_db(seq.v)).blob(key_.seal(kEnvelopeLabel, envelope_context(room, seq), Bytes{}));
+    if (!b.result) return b.result;
+    if (auto r = st->run(); !r) return r;  // run() resets it for the next seq
+  }
+  return tx->commit();
+}
+
 StoreResult<std::vector<StoredEnvelope>> SqliteStore::envelopes(const RoomId& room, Seq after, std::size_t limit) {
   auto st = db_.prepare(
       "SELECT seq, kind, sender, envelope_id, epoch, timestamp_ms, payload FROM envelopes "

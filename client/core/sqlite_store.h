@@ -53,6 +53,7 @@ class SqliteStore final : public LocalStore {
   [[nodiscard]] StoreResult<DeliveryOutcome> store_delivery(const wire::Deliver& d, const RoomRecord& after,
                                                             const DeliveryWrite& write) override;
   [[nodiscard]] StoreResult<void> store_sent(const StoredEnvelope& e) override;
+  [[nodiscard]] StoreResult<void> erase_payloads(const RoomId& room, const std::vector<Seq>& seqs) override;
   [[nodiscard]] StoreResult<std::vector<StoredEnvelope>> envelopes(const RoomId& room, Seq after,
                                                                    std::size_t limit) override;
   [[nodiscard]] StoreResult<void> outbox_add(const PendingSend& p) override;

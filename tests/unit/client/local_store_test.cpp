@@ -542,3 +542,59 @@ TEMPLATE_TEST_CASE("local store: an outbox entry keeps its ciphertext, saved wit
   REQUIRE(s->outbox_add(q));
   CHECK(s->outbox().value()[0] == q);
 }
+
+TEMPLATE_TEST_CASE("local store: erased payloads are empty, the rest of the history is whole", "[client][store]",
+                   MemoryFactory, SqliteFactory) {
+  TestType f;
+  auto s = f.make();
+  for (std::uint64_t seq = 1; seq <= 4; ++seq) {
+    REQUIRE(s->store_delivery(deliver(room(1), seq, "message " + std::to_string(seq)), active(room(1), seq)));
+  }
+  REQUIRE(s->store_delivery(deliver(room(2), 2, "other room"), active(room(2), 2)));
+  REQUIRE(s->erase_payloads(room(1), {Seq{2}, Seq{4}, Seq{9}}));  // 9 was never stored
+  const auto env = s->envelopes(room(1), Seq{0}, 10).value();
+  REQUIRE(env.size() == 4);
+  CHECK(to_string_bytes(env[0].payload) == "message 1");
+  CHECK(env[1].payload.empty());
+  CHECK(env[1].seq == Seq{2});
+  CHECK(env[1].envelope_id == deliver(room(1), 2, "").envelope_id);
+  CHECK(to_string_bytes(env[2].payload) == "message 3");
+  CHECK(env[3].payload.empty());
+  CHECK(s->room(room(1)).value()->cursor == Seq{4});
+  // The same seq in another room is untouched.
+  CHECK(to_string_bytes(s->envelopes(room(2), Seq{0}, 10).value().at(0).payload) == "other room");
+}
+
+TEST_CASE("sqlite store: an erased payload leaves no bytes of it in the file", "[client][store]") {
+  test::TempDir dir;
+  const auto file = dir.path() / kProfileDbName;
+  auto sealed_payload = [&](std::uint64_t seq) {
+    auto db = store::Database::open(file);
+    REQUIRE(db);
+    auto st = db->prepare("SELECT payload FROM envelopes WHERE seq = ?1");
+    REQUIRE(st);
+    REQUIRE(st->bind_int64(1, static_cast<std::int64_t>(seq)));
+    REQUIRE(st->step().value() == store::Step::Row);
+    return st->column_blob(0);
+  };
+  auto s = SqliteStore::open(file, test::kTestPassphrase, test::kTestKdf);
+  REQUIRE(s);
+  REQUIRE((*s)->store_delivery(deliver(room(1), 1, std::string(500, 'a')), active(room(1), 1)));
+  REQUIRE((*s)->store_delivery(deliver(room(1), 2, std::string(500, 'b')), active(room(1), 2)));
+  const Bytes gone = sealed_payload(1);
+  const Bytes kept = sealed_payload(2);
+  REQUIRE(test::contains(test::file_bytes(file), gone));
+  REQUIRE((*s)->erase_payloads(room(1), {Seq{1}}));
+  const auto bytes = test::file_bytes(file);
+  CHECK_FALSE(test::contains(bytes, gone));
+  CHECK(test::contains(bytes, kept));
+  CHECK_FALSE(std::filesystem::exists(dir.path() / (std::string(kProfileDbName) + "-journal")));
+  // The erased row still opens (to nothing) after a restart.
+  s->reset();
+  auto again = SqliteStore::open(file, test::kTestPassphrase, test::kTestKdf);
+  REQUIRE(again);
+  const auto env = (*again)->envelopes(room(1), Seq{0}, 10).value();
+  REQUIRE(env.size() == 2);
+  CHECK(env[0].payload.empty());
+  CHECK(env[1].payload == Bytes(500, 'b'));
+}
