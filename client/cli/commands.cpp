@@ -160,14 +160,64 @@ class Session {
   std::map<RoomId, bool> fetched_;
 };
 
+/// A Content as JSON fields ("kind" and what that kind carries) and as one
+/// line of text for people.
+std::pair<json, std::string> describe_content(const client::Content& c) {
+  json j{{"kind", std::string(client::kind_name(c))}, {"id", c.id.hex()}};
+  std::string line;
+  std::visit(wire::Overloaded{
+                 [&](const client::ContentText& t) {
+                   j["text"] = t.text;
+                   if (t.reply_to) j["reply_to"] = t.reply_to->hex();
+                   line = t.text;
+                 },
+                 [&](const client::ContentEdit& e) {
+                   j["target"] = e.target.hex();
+                   j["text"] = e.text;
+                   line = "(edited " + e.target.hex().substr(0, 8) + ") " + e.text;
+                 },
+                 [&](const client::ContentReaction& r) {
+                   j["target"] = r.target.hex();
+                   j["emoji"] = r.emoji;
+                   j["remove"] = r.remove;
+                   line = (r.remove ? "withdrew " : "reacted ") + r.emoji + " to " + r.target.hex().substr(0, 8);
+                 },
+                 [&](const client::ContentRedaction& r) {
+                   j["target"] = r.target.hex();
+                   line = "redacted " + r.target.hex().substr(0, 8);
+                 },
+                 [&](const client::ContentRoomSettings& r) {
+                   j["name"] = r.name;
+                   j["topic"] = r.topic;
+                   j["agreement_version"] = r.agreement_version;
+                   j["disappearing_ms"] = r.disappearing_ms;
+                   j["relay_lifetime_ms"] = r.relay_lifetime_ms;
+                   line = "changed the room settings";
+                 },
+                 [&](const client::ContentMemberProfile& p) {
+                   j["display_name"] = p.display_name;
+                   line = "is now called " + p.display_name;
+                 },
+                 [&](const client::ContentAgreementAccepted& a) {
+                   j["version"] = a.version;
+                   line = "accepted the agreement, version " + std::to_string(a.version);
+                 },
+                 [&](const client::ContentUnsupported&) { line = "(a message this version cannot show)"; },
+             },
+             c.body);
+  return {std::move(j), std::move(line)};
+}
+
 json message_json(Session& s, const client::MessageReceived& m) {
-  return json{{"type", "message"},
-              {"room", m.room.hex()},
-              {"seq", m.seq.v},
-              {"sender", m.sender.hex()},
-              {"handle", s.handle_of(m.room, m.sender)},
-              {"timestamp_ms", m.timestamp_ms},
-              {"text", to_string_bytes(m.payload)}};
+  auto [j, line] = describe_content(m.content);
+  j.update(json{{"type", "message"},
+                {"room", m.room.hex()},
+                {"seq", m.seq.v},
+                {"sender", m.sender.hex()},
+                {"handle", s.handle_of(m.room, m.sender)},
+                {"timestamp_ms", m.timestamp_ms},
+                {"line", line}});
+  return j;
 }
 
 /// Prints one event (messages filtered by `room`). Returns true for a printed message.
@@ -179,7 +229,7 @@ bool print_event(Session& s, const client::Event& e, const std::optional<RoomId>
             if (room && m.room != *room) return false;
             auto j = message_json(s, m);
             const std::string prefix = room ? "" : "[" + m.room.hex().substr(0, 8) + "] ";
-            out.emit(j, prefix + j["handle"].get<std::string>() + ": " + j["text"].get<std::string>());
+            out.emit(j, prefix + j["handle"].get<std::string>() + ": " + j["line"].get<std::string>());
             return true;
           },
           [&](const client::DecryptionFailed& f) {
@@ -211,8 +261,15 @@ bool print_event(Session& s, const client::Event& e, const std::optional<RoomId>
               changes.push_back(json{{"op", op}, {"account", c.account.hex()}, {"role", role_name(c.role)}});
               human += std::string(human.empty() ? "" : ", ") + op + " " + s.handle_of(r.room, c.account);
             }
-            out.emit(json{{"type", "roster_changed"}, {"room", r.room.hex()}, {"seq", r.seq.v}, {"by", r.by.hex()}, {"changes", changes}},
-                     "* roster changed: " + human);
+            out.emit(json{{"type", "roster_changed"}, {"room", r.room.hex()}, {"seq", r.seq.v}, {"by", r.by.hex()},
+                          {"changes", changes}, {"epoch", r.epoch}},
+                     "* roster changed: " + (human.empty() ? std::string("keys refreshed") : human));
+            return false;
+          },
+          [&](const client::LeaveRequested& r) {
+            if (room && r.room != *room) return false;
+            out.emit(json{{"type", "leave_requested"}, {"room", r.room.hex()}, {"seq", r.seq.v}, {"account", r.account.hex()}},
+                     "* " + s.handle_of(r.room, r.account) + " asked to leave");
             return false;
           },
           [&](const client::RoomJoined& r) {
@@ -518,9 +575,15 @@ Exit cmd_history(const Globals& g, const std::string& room_hex, std::size_t limi
   if (!r) return s.out().error(r.error());
   for (const auto& env : *r) {
     if (env.kind != wire::EnvelopeKind::Application) continue;
-    s.out().emit(json{{"type", "message"}, {"room", room->hex()}, {"seq", env.seq.v}, {"sender", env.sender.hex()},
-                      {"timestamp_ms", env.timestamp_ms}, {"text", to_string_bytes(env.payload)}},
-                 "#" + std::to_string(env.seq.v) + " " + env.sender.hex().substr(0, 8) + ": " + to_string_bytes(env.payload));
+    // The stored payload is the decrypted Content; empty when this device
+    // could not open the message or it was erased.
+    auto content = client::decode_content(env.payload);
+    json j;
+    std::string line = "(not readable on this device)";
+    if (!env.payload.empty() && content) std::tie(j, line) = describe_content(*content);
+    j.update(json{{"type", "message"}, {"room", room->hex()}, {"seq", env.seq.v}, {"sender", env.sender.hex()},
+                  {"timestamp_ms", env.timestamp_ms}, {"line", line}});
+    s.out().emit(j, "#" + std::to_string(env.seq.v) + " " + env.sender.hex().substr(0, 8) + ": " + line);
   }
   return Exit::Ok;
 }

@@ -22,7 +22,8 @@ Exit exit_for(client::ClientCode c) noexcept {
     case ClientCode::AuthFailed:
     case ClientCode::IdentityChanged:
     case ClientCode::Passphrase: return Exit::Auth;
-    case ClientCode::Refused: return Exit::Refused;
+    case ClientCode::Refused:
+    case ClientCode::NotAllowed: return Exit::Refused;
     case ClientCode::Timeout: return Exit::Timeout;
   }
   return Exit::Local;

@@ -175,46 +175,26 @@ std::future<ClientResult<RoomId>> Engine::create_room(std::uint64_t lifetime_ms)
 
 std::future<ClientResult<Seq>> Engine::add_member(RoomId room, std::string handle) {
   Impl* impl = impl_.get();
-  return impl->spawn<Seq>([impl, room = std::move(room), handle = std::move(handle)]() -> asio::awaitable<ClientResult<Seq>> {
-    std::string h = handle;
-    auto info = co_await impl->lookup(std::move(h));
-    if (!info) co_return fail(info.error());
-    // Named vectors: GCC 12 miscompiles braced lists inside co_await arguments.
-    RoomId target = room;
-    std::vector<wire::RosterChange> changes;
-    changes.push_back(wire::RosterChange{wire::RosterOp::Add, info->account, wire::Role::Member});
-    std::vector<wire::WelcomeFor> welcomes;
-    welcomes.push_back(wire::WelcomeFor{info->account, Bytes(kOpaqueWelcome.begin(), kOpaqueWelcome.end())});
-    co_return co_await impl->submit_bundle(std::move(target), std::move(changes), std::move(welcomes));
+  return impl->spawn<Seq>([impl, room = std::move(room), handle = std::move(handle)] {
+    return impl->add_member(room, handle);
   });
 }
 
 std::future<ClientResult<Seq>> Engine::remove_member(RoomId room, std::string handle) {
   Impl* impl = impl_.get();
-  return impl->spawn<Seq>([impl, room = std::move(room), handle = std::move(handle)]() -> asio::awaitable<ClientResult<Seq>> {
-    std::string h = handle;
-    auto info = co_await impl->lookup(std::move(h));
-    if (!info) co_return fail(info.error());
-    RoomId target = room;
-    std::vector<wire::WelcomeFor> no_welcomes;
-    std::vector<wire::RosterChange> changes;
-    changes.push_back(wire::RosterChange{wire::RosterOp::Remove, info->account, wire::Role::Member});
-    co_return co_await impl->submit_bundle(std::move(target), std::move(changes), std::move(no_welcomes));
+  return impl->spawn<Seq>([impl, room = std::move(room), handle = std::move(handle)] {
+    return impl->remove_member(room, handle);
   });
 }
 
 std::future<ClientResult<Seq>> Engine::leave_room(RoomId room) {
   Impl* impl = impl_.get();
-  return impl->spawn<Seq>([impl, room = std::move(room)]() -> asio::awaitable<ClientResult<Seq>> {
-    if (!impl->profile_ || impl->profile_->account.empty()) {
-      co_return fail(ClientError{ClientCode::NotRegistered, "this profile is not registered with a relay"});
-    }
-    RoomId target = room;
-    std::vector<wire::WelcomeFor> no_welcomes;
-    std::vector<wire::RosterChange> changes;
-    changes.push_back(wire::RosterChange{wire::RosterOp::Remove, impl->profile_->account, wire::Role::Member});
-    co_return co_await impl->submit_bundle(std::move(target), std::move(changes), std::move(no_welcomes));
-  });
+  return impl->spawn<Seq>([impl, room = std::move(room)] { return impl->leave_room(room); });
+}
+
+std::future<ClientResult<Seq>> Engine::refresh_keys(RoomId room) {
+  Impl* impl = impl_.get();
+  return impl->spawn<Seq>([impl, room = std::move(room)] { return impl->refresh_keys(room); });
 }
 
 std::future<ClientResult<void>> Engine::close_room(RoomId room) {
@@ -246,6 +226,15 @@ std::future<ClientResult<wire::AccountInfo>> Engine::lookup(std::string handle) 
 }
 
 std::future<ClientResult<SendReceipt>> Engine::send_text(RoomId room, std::string text) {
+  if (text.empty()) {
+    std::promise<ClientResult<SendReceipt>> refused;
+    refused.set_value(fail(ClientError{ClientCode::InvalidArgument, "empty message"}));
+    return refused.get_future();
+  }
+  return send(std::move(room), ContentText{std::move(text), std::nullopt});
+}
+
+std::future<ClientResult<SendReceipt>> Engine::send(RoomId room, ContentBody body) {
   Impl* impl = impl_.get();
   auto promise = std::make_shared<std::promise<ClientResult<SendReceipt>>>();
   auto future = promise->get_future();
@@ -254,9 +243,9 @@ std::future<ClientResult<SendReceipt>> Engine::send_text(RoomId room, std::strin
     promise->set_value(fail(ClientError{ClientCode::Stopped, "the engine is stopped"}));
     return future;
   }
-  asio::post(impl->io_, [impl, promise, room = std::move(room), text = std::move(text)]() mutable {
+  asio::post(impl->io_, [impl, promise, room = std::move(room), body = std::move(body)]() mutable {
     // Register the waiter before anything can complete the send.
-    auto queued = impl->queue_send(room, std::move(text));
+    auto queued = impl->queue_send(room, std::move(body));
     if (!queued) return promise->set_value(fail(queued.error()));
     impl->send_waiters_[*queued].push_back(std::move(*promise));
   });

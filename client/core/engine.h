@@ -37,13 +37,12 @@
 #include "client/core/key_packages.h"
 #include "client/core/local_store.h"
 #include "client/core/profile_key.h"
+#include "client/core/room_group.h"
 #include "client/core/transport.h"
 #include "common/types/clock.h"
 
 namespace hearth::client {
 
-/// The largest text a send accepts (well under the 1 MiB frame limit).
-inline constexpr std::size_t kMaxMessageSize = 256u * 1024;
 /// Envelopes waiting in the outbox before send() refuses more.
 inline constexpr std::size_t kMaxOutboxSize = 1000;
 /// How often a bundle or send is rebuilt on a newer epoch before giving up.
@@ -135,8 +134,17 @@ class Engine {
   /// Adds the account with `handle` (a bundle with a Welcome for it).
   [[nodiscard]] std::future<ClientResult<Seq>> add_member(RoomId room, std::string handle);
   [[nodiscard]] std::future<ClientResult<Seq>> remove_member(RoomId room, std::string handle);
-  /// Leaves the room (a bundle removing ourselves).
+  /// Asks to leave the room: a self-removal proposal that the next commit
+  /// of another member carries out (RoomLeft then). The only facilitator of
+  /// a room with others in it cannot leave (InvalidArgument).
   [[nodiscard]] std::future<ClientResult<Seq>> leave_room(RoomId room);
+  /// Refreshes our keys in the room (a commit with a path), committing any
+  /// leave proposals of this epoch too.
+  [[nodiscard]] std::future<ClientResult<Seq>> refresh_keys(RoomId room);
+  /// This epoch's safety code: everyone in the room on it sees the same digits.
+  [[nodiscard]] std::future<ClientResult<std::string>> safety_code(RoomId room);
+  /// The room's members as this device's group state holds them.
+  [[nodiscard]] std::future<ClientResult<std::vector<RoomMember>>> members(RoomId room);
   [[nodiscard]] std::future<ClientResult<void>> close_room(RoomId room);
   [[nodiscard]] std::future<ClientResult<wire::Roster>> roster(RoomId room);
   /// The account with `handle`. Its identity key is pinned on first sight;
@@ -160,10 +168,14 @@ class Engine {
   /// account's with that key, valid now (Protocol otherwise).
   [[nodiscard]] std::future<ClientResult<wire::KeyPackageOk>> fetch_key_package(AccountId account);
 
-  /// Queues `text` for `room` in the outbox (durably) and sends it when
-  /// online. Completes on SendOk; stays queued across disconnects and
-  /// restarts. Errors: InvalidArgument (unknown or left room, empty or too
-  /// long, outbox full), Store, or the relay's final refusal.
+  /// Queues a Content with `body` (a fresh id, our clock) for `room` in the
+  /// outbox (durably, as plaintext), encrypts it for the room's epoch and
+  /// sends it when online. Completes on SendOk; stays queued across
+  /// disconnects and restarts, and is encrypted again after a StaleEpoch.
+  /// Errors: InvalidArgument (unknown or left room, a body check_content
+  /// refuses, outbox full), Store, or the relay's final refusal.
+  [[nodiscard]] std::future<ClientResult<SendReceipt>> send(RoomId room, ContentBody body);
+  /// send() of a text (InvalidArgument when empty or over kMaxTextSize).
   [[nodiscard]] std::future<ClientResult<SendReceipt>> send_text(RoomId room, std::string text);
 
   // ---- local reads ----

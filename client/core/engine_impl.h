@@ -17,6 +17,8 @@
 #include "client/core/backoff.h"
 #include "client/core/connection.h"
 #include "client/core/engine.h"
+#include "client/core/room_crypto.h"
+#include "client/core/room_group.h"
 #include "common/crypto/crypto.h"
 
 namespace hearth::client {
@@ -29,11 +31,10 @@ inline constexpr std::chrono::milliseconds kKeyPackageCheckInterval{3'600'000};
 /// How long stop() waits for the network thread to wind down before forcing it.
 inline constexpr std::chrono::milliseconds kStopTimeout{5'000};
 
-/// Opaque placeholders for the MLS artefacts of this version: the relay
-/// stores them without reading them; the MLS issue replaces them.
-inline constexpr std::string_view kOpaqueGroupInfo = "hearth.v1.opaque-group-info";
-inline constexpr std::string_view kOpaqueHandshake = "hearth.v1.opaque-handshake";
-inline constexpr std::string_view kOpaqueWelcome = "hearth.v1.opaque-welcome";
+/// How often a change refused with EpochConflict looks whether the winning
+/// commit has arrived (it comes as a push; the wait is bounded by
+/// request_timeout).
+inline constexpr std::chrono::milliseconds kCatchUpPoll{20};
 
 /// The answer `r` as a T, or the error it carried, or Protocol when the relay
 /// answered with something else.
@@ -43,6 +44,11 @@ ClientResult<T> expect(ClientResult<wire::Message> r, const char* name) {
   if (auto* v = std::get_if<T>(&*r)) return std::move(*v);
   return fail(ClientError{ClientCode::Protocol, std::string("expected ") + name + ", the relay sent " + wire::kind_name(*r)});
 }
+
+/// Overwrites a buffer that held secrets (a serialized group state).
+inline void wipe_bytes(Bytes& b) noexcept { crypto::wipe(b.data(), b.size()); }
+
+inline bool relay_code_is(const ClientError& e, wire::ErrorCode c) { return e.relay && e.relay->code == c; }
 
 /// A store failure as the client error a caller sees.
 inline ClientError store_error(const StoreError& e, const char* what) {
@@ -82,7 +88,6 @@ class Engine::Impl {
   asio::awaitable<ClientResult<wire::Message>> exchange(Transport& conn, wire::Message body);
   asio::awaitable<void> tick_loop();
   void handle_frame(wire::Frame frame);
-  void on_deliver(const wire::Deliver& d);
   void on_sync_ok(const wire::SyncOk& ok);
   void on_room_closed(const RoomId& room);
   void flush_acks();
@@ -99,18 +104,50 @@ class Engine::Impl {
   /// after request_timeout, Stopped on shutdown).
   void send_request(wire::Message body, Done done);
   asio::awaitable<ClientResult<wire::Message>> request(wire::Message body);
-  asio::awaitable<ClientResult<Seq>> submit_bundle(RoomId room, std::vector<wire::RosterChange> changes,
-                                                   std::vector<wire::WelcomeFor> welcomes);
   /// Whether lookup() holds the relay's answer against our pins.
   enum class Pins { Check, Skip };
   asio::awaitable<ClientResult<wire::AccountInfo>> lookup(std::string handle, Pins pins = Pins::Check);
-  asio::awaitable<ClientResult<RoomId>> create_room(std::uint64_t lifetime_ms);
-  ClientResult<EnvelopeId> queue_send(const RoomId& room, std::string text);
+  ClientResult<EnvelopeId> queue_send(const RoomId& room, ContentBody body);
   void resend_outbox();
-  void transmit(const PendingSend& p);
+  /// Encrypts for the current epoch when needed (saving the ratchet step
+  /// and ciphertext before it leaves), then sends.
+  void transmit(PendingSend p);
   void on_send_answer(const PendingSend& p, ClientResult<wire::Message> r);
-  void refresh_epoch_and_resend(const PendingSend& p);
   void finish_send(const PendingSend& p, ClientResult<SendReceipt> r);
+
+  // rooms as MLS groups (engine_rooms.cpp)
+  /// The room's group state, loaded from the store on first use and held.
+  ClientResult<RoomGroup*> group_of(const RoomId& room);
+  /// Drops the held state (the stored one is read again on next use).
+  void forget_group(const RoomId& room);
+  [[nodiscard]] wire::Role own_role(const RoomGroup& g) const;
+  asio::awaitable<ClientResult<RoomId>> create_room(std::uint64_t lifetime_ms);
+  using BuildCommit = std::function<ClientResult<RoomCommit>(const RoomGroup&)>;
+  /// Builds a commit on the held state and submits it as one bundle; on
+  /// EpochConflict waits for the winning commit and builds again (at most
+  /// kMaxEpochRetries times).
+  asio::awaitable<ClientResult<Seq>> submit_commit(RoomId room, BuildCommit build);
+  /// NotAllowed unless we are a facilitator of the room (the role policy
+  /// the relay and every member apply).
+  ClientResult<void> require_facilitator(const RoomId& room, const char* change);
+  asio::awaitable<ClientResult<Seq>> add_member(RoomId room, std::string handle);
+  asio::awaitable<ClientResult<Seq>> remove_member(RoomId room, std::string handle);
+  asio::awaitable<ClientResult<Seq>> refresh_keys(RoomId room);
+  asio::awaitable<ClientResult<Seq>> leave_room(RoomId room);
+  /// True once the held state is past `epoch` (or we were removed); false
+  /// when it did not get there within request_timeout or we went offline.
+  asio::awaitable<bool> wait_for_epoch_above(RoomId room, std::uint64_t epoch);
+  /// Adopts our commit the relay accepted, unless its echo did already.
+  void adopt_own_commit(const RoomId& room, Seq seq);
+
+  void on_deliver(const wire::Deliver& d);
+  /// Someone else's envelope through process_group (room_crypto.h).
+  GroupEffects open_theirs(const wire::Deliver& d);
+  /// Our own envelope coming back: the outbox's plaintext, or our commit.
+  GroupEffects open_own(const wire::Deliver& d);
+  void finish_delivery(const wire::Deliver& d, GroupEffects& fx);
+  /// Commits `leaver`'s proposal when this device is the one to.
+  void commit_leave_if_ours(const RoomId& room, const AccountId& leaver);
 
   // identity pins (engine_identity.cpp)
   /// Pins `key` for `account` on first sight; IdentityChanged (and the
@@ -170,6 +207,13 @@ class Engine::Impl {
   std::set<EnvelopeId> in_flight_;
   std::map<EnvelopeId, int> epoch_retries_;
   std::map<EnvelopeId, std::int64_t> retry_at_;
+  std::map<RoomId, RoomGroup> groups_;
+  struct OwnCommit {
+    std::uint64_t epoch = 0;              // the epoch it builds on
+    std::shared_ptr<RoomCommit> commit;
+  };
+  std::map<RoomId, OwnCommit> own_commits_;  // submitted, not yet adopted
+  std::map<EnvelopeId, std::int64_t> stale_since_;  // refused with StaleEpoch: re-encrypt once caught up
   bool topping_up_ = false;
   std::vector<TopUpDone> top_up_done_;
   std::int64_t next_key_check_ms_ = 0;

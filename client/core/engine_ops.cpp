@@ -10,8 +10,6 @@ namespace {
 
 Bytes random_id(std::size_t n) { return crypto::random_bytes(n); }
 
-Bytes marker(std::string_view s) { return Bytes(s.begin(), s.end()); }
-
 bool transient(const ClientError& e) {
   if (e.code == ClientCode::Disconnected || e.code == ClientCode::Timeout || e.code == ClientCode::Stopped) return true;
   if (!e.relay) return false;
@@ -46,8 +44,6 @@ bool transient(const ClientError& e) {
   return false;
 }
 
-bool relay_code_is(const ClientError& e, wire::ErrorCode c) { return e.relay && e.relay->code == c; }
-
 }  // namespace
 
 void Engine::Impl::send_request(wire::Message body, Done done) {
@@ -75,21 +71,6 @@ asio::awaitable<ClientResult<wire::Message>> Engine::Impl::request(wire::Message
   co_return result;
 }
 
-asio::awaitable<ClientResult<RoomId>> Engine::Impl::create_room(std::uint64_t lifetime_ms) {
-  RoomId room{random_id(kRoomIdSize)};
-  // GCC 12 destroys temporaries inside a co_await expression twice: every
-  // awaited call in client/core takes named values only.
-  wire::Message msg = wire::CreateRoom{room, marker(kOpaqueGroupInfo), lifetime_ms};
-  auto answer = co_await request(std::move(msg));
-  auto ok = expect<wire::CreateRoomOk>(std::move(answer), "CreateRoomOk");
-  if (!ok) co_return fail(ok.error());
-  if (auto w = store_->put_room(RoomRecord{room, ok->epoch, wire::Role::Facilitator, RoomStatus::Active, Seq{}}); !w) {
-    co_return fail(ClientError{ClientCode::Store, "room created, but cannot store it: " + w.error().detail});
-  }
-  emit(RoomJoined{room, wire::Role::Facilitator});
-  co_return room;
-}
-
 asio::awaitable<ClientResult<wire::AccountInfo>> Engine::Impl::lookup(std::string handle, Pins pins) {
   if (handle.empty() || handle.size() > wire::kMaxHandleSize) {
     co_return fail(ClientError{ClientCode::InvalidArgument, "a handle has 1 to " + std::to_string(wire::kMaxHandleSize) + " bytes"});
@@ -104,51 +85,26 @@ asio::awaitable<ClientResult<wire::AccountInfo>> Engine::Impl::lookup(std::strin
   co_return info;
 }
 
-asio::awaitable<ClientResult<Seq>> Engine::Impl::submit_bundle(RoomId room, std::vector<wire::RosterChange> changes,
-                                                              std::vector<wire::WelcomeFor> welcomes) {
-  // One envelope id for every attempt: a retry after a lost answer returns
-  // the original BundleOk instead of applying the change twice.
-  const EnvelopeId id{random_id(wire::kEnvelopeIdSize)};
-  ClientError last{ClientCode::Refused, "epoch kept changing"};
-  for (int attempt = 0; attempt <= kMaxEpochRetries; ++attempt) {
-    wire::Message get_roster = wire::GetRoster{room};
-    auto roster_answer = co_await request(std::move(get_roster));
-    auto roster = expect<wire::Roster>(std::move(roster_answer), "Roster");
-    if (!roster) co_return fail(roster.error());
-    wire::Message bundle = wire::SubmitBundle{room, roster->epoch, id, marker(kOpaqueHandshake), welcomes, changes};
-    auto bundle_answer = co_await request(std::move(bundle));
-    auto ok = expect<wire::BundleOk>(std::move(bundle_answer), "BundleOk");
-    if (ok) {
-      if (auto r = store_->room(room); r && *r && (*r)->epoch < ok->new_epoch) {
-        RoomRecord next = **r;
-        next.epoch = ok->new_epoch;
-        if (auto w = store_->put_room(next); !w) store_failed(w.error(), "cannot store a room");
-      }
-      co_return ok->seq;
-    }
-    if (!relay_code_is(ok.error(), wire::ErrorCode::EpochConflict)) co_return fail(ok.error());
-    last = ok.error();  // someone else changed the room first: build on the new epoch
-  }
-  co_return fail(last);
-}
-
-ClientResult<EnvelopeId> Engine::Impl::queue_send(const RoomId& room, std::string text) {
-  if (text.empty()) return fail(ClientError{ClientCode::InvalidArgument, "empty message"});
-  if (text.size() > kMaxMessageSize) {
-    return fail(ClientError{ClientCode::InvalidArgument, "message longer than " + std::to_string(kMaxMessageSize) + " bytes"});
+ClientResult<EnvelopeId> Engine::Impl::queue_send(const RoomId& room, ContentBody body) {
+  const Content content{new_content_id(rng_), now_ms(), std::move(body)};
+  if (auto ok = check_content(content); !ok) {
+    return fail(ClientError{ClientCode::InvalidArgument, "cannot send this: " + ok.error().detail});
   }
   auto r = store_->room(room);
   if (!r) return fail(ClientError{ClientCode::Store, "cannot read the room: " + r.error().detail});
   if (!*r || (*r)->status != RoomStatus::Active) {
     return fail(ClientError{ClientCode::InvalidArgument, "not a member of this room"});
   }
+  if (auto g = group_of(room); !g) return fail(g.error());
   auto pending = store_->outbox();
   if (!pending) return fail(ClientError{ClientCode::Store, "cannot read the outbox: " + pending.error().detail});
   if (pending->size() >= kMaxOutboxSize) {
     return fail(ClientError{ClientCode::InvalidArgument,
                             "outbox full (" + std::to_string(kMaxOutboxSize) + " unsent messages)"});
   }
-  PendingSend p{EnvelopeId{random_id(wire::kEnvelopeIdSize)}, room, Bytes(text.begin(), text.end()), now_ms()};
+  // The plaintext outbox keeps the Content, so a StaleEpoch can be answered
+  // by encrypting it again for the next epoch.
+  PendingSend p{EnvelopeId{random_id(wire::kEnvelopeIdSize)}, room, encode_content(content), now_ms()};
   // Durable before it leaves: a crash after this line re-sends it on restart.
   if (auto w = store_->outbox_add(p); !w) {
     return fail(ClientError{ClientCode::Store, "cannot queue the message: " + w.error().detail});
@@ -175,7 +131,7 @@ void Engine::Impl::resend_outbox() {
   }
 }
 
-void Engine::Impl::transmit(const PendingSend& p) {
+void Engine::Impl::transmit(PendingSend p) {
   auto room = store_->room(p.room);
   if (!room) {
     store_failed(room.error(), "cannot read a room");
@@ -185,9 +141,55 @@ void Engine::Impl::transmit(const PendingSend& p) {
     finish_send(p, fail(ClientError{ClientCode::InvalidArgument, "no longer a member of this room"}));
     return;
   }
+  auto g = group_of(p.room);
+  if (!g) {
+    if (g.error().code == ClientCode::Store) return emit(ErrorEvent{g.error()});  // kept; retried on reconnect
+    finish_send(p, fail(g.error()));
+    return;
+  }
+  if ((*g)->removed()) {
+    finish_send(p, fail(ClientError{ClientCode::InvalidArgument, "no longer a member of this room"}));
+    return;
+  }
+  const std::uint64_t epoch = (*g)->epoch();
+  if (auto stale = stale_since_.find(p.envelope_id); stale != stale_since_.end()) {
+    if (p.encrypted && p.encrypted->epoch.v >= epoch) {
+      // Refused as stale, and the commit that moved the room on has not
+      // reached us yet: wait for it, bounded.
+      if (now_ms() - stale->second > options_.request_timeout.count()) {
+        finish_send(p, fail(ClientError{ClientCode::Refused, "the room moved to a newer epoch that did not reach this device"}));
+      } else {
+        retry_at_[p.envelope_id] = now_ms() + kCatchUpPoll.count();
+      }
+      return;
+    }
+    stale_since_.erase(stale);
+    p.encrypted.reset();
+  }
+  // The same bytes on every retry of one epoch (the relay answers a retry
+  // with the original seq); new ones only for a newer epoch.
+  if (!p.encrypted || p.encrypted->epoch.v != epoch) {
+    auto ciphertext = (*g)->encrypt(p.payload, rng_);
+    if (!ciphertext) {
+      forget_group(p.room);
+      finish_send(p, fail(ClientError{ClientCode::Protocol, std::string("cannot encrypt: ") + mls::to_string(ciphertext.error())}));
+      return;
+    }
+    EncryptedSend encrypted{Epoch{epoch}, std::move(*ciphertext)};
+    // The ratchet step is saved before the ciphertext leaves (DESIGN.md §7).
+    auto state = (*g)->save();
+    auto w = store_->save_encrypted(p.envelope_id, encrypted, state);
+    wipe_bytes(state);
+    if (!w) {
+      forget_group(p.room);
+      store_failed(w.error(), "cannot save an encrypted message");
+      return;
+    }
+    p.encrypted = std::move(encrypted);
+  }
   in_flight_.insert(p.envelope_id);
-  send_request(wire::SendEnvelope{p.room, p.envelope_id, (*room)->epoch, p.payload},
-               [this, p](ClientResult<wire::Message> r) { on_send_answer(p, std::move(r)); });
+  wire::SendEnvelope send{p.room, p.envelope_id, p.encrypted->epoch, p.encrypted->payload};
+  send_request(std::move(send), [this, p](ClientResult<wire::Message> r) { on_send_answer(p, std::move(r)); });
 }
 
 void Engine::Impl::on_send_answer(const PendingSend& p, ClientResult<wire::Message> r) {
@@ -204,36 +206,20 @@ void Engine::Impl::on_send_answer(const PendingSend& p, ClientResult<wire::Messa
     return;
   }
   if (relay_code_is(e, wire::ErrorCode::StaleEpoch) && ++epoch_retries_[p.envelope_id] <= kMaxEpochRetries) {
-    refresh_epoch_and_resend(p);
+    // Encrypted for an epoch the room has left: catch up (the commit comes
+    // as a push), then encrypt the plaintext again for the new epoch.
+    stale_since_.try_emplace(p.envelope_id, now_ms());
+    retry_at_[p.envelope_id] = now_ms();
+    resend_outbox();
     return;
   }
   finish_send(p, fail(e));
 }
 
-void Engine::Impl::refresh_epoch_and_resend(const PendingSend& p) {
-  in_flight_.insert(p.envelope_id);  // not re-sent by resend_outbox meanwhile
-  send_request(wire::GetRoster{p.room}, [this, p](ClientResult<wire::Message> r) {
-    in_flight_.erase(p.envelope_id);
-    auto roster = expect<wire::Roster>(std::move(r), "Roster");
-    if (!roster) {
-      if (!transient(roster.error())) finish_send(p, fail(roster.error()));
-      else retry_at_[p.envelope_id] = now_ms() + kSendRetryDelayMs;
-      return;
-    }
-    if (auto room = store_->room(p.room); room && *room && (*room)->epoch < roster->epoch) {
-      RoomRecord next = **room;
-      next.epoch = roster->epoch;
-      if (auto w = store_->put_room(next); !w) store_failed(w.error(), "cannot store a room");
-    }
-    transmit(p);
-  });
-}
-
 void Engine::Impl::finish_send(const PendingSend& p, ClientResult<SendReceipt> r) {
   if (r) {
     // Our own line belongs in the history; its echo from the relay is then a duplicate.
-    Epoch epoch{};
-    if (auto room = store_->room(p.room); room && *room) epoch = (*room)->epoch;
+    const Epoch epoch = p.encrypted ? p.encrypted->epoch : Epoch{};
     const StoredEnvelope own{p.room, r->seq, wire::EnvelopeKind::Application, profile_ ? profile_->account : AccountId{},
                              p.envelope_id, epoch, now_ms(), p.payload};
     if (auto w = store_->store_sent(own); !w) store_failed(w.error(), "cannot store a sent message");
@@ -241,6 +227,7 @@ void Engine::Impl::finish_send(const PendingSend& p, ClientResult<SendReceipt> r
   if (auto w = store_->outbox_remove(p.envelope_id); !w) store_failed(w.error(), "cannot update the outbox");
   epoch_retries_.erase(p.envelope_id);
   retry_at_.erase(p.envelope_id);
+  stale_since_.erase(p.envelope_id);
   if (r) {
     emit(MessageSent{p.room, p.envelope_id, r->seq});
   } else {

@@ -4,7 +4,6 @@
 #include <algorithm>
 
 #include "client/core/engine_impl.h"
-#include "client/core/room_state.h"
 #include "common/wire/auth.h"
 #include "common/wire/framing.h"
 
@@ -31,6 +30,7 @@ bool is_fatal(ClientCode c) {
     case ClientCode::Protocol:
     case ClientCode::Refused:
     case ClientCode::Timeout:
+    case ClientCode::NotAllowed:
     case ClientCode::Disconnected: return false;
   }
   return true;
@@ -247,34 +247,6 @@ void Engine::Impl::handle_frame(wire::Frame frame) {
     emit(ErrorEvent{unexpected(frame.body, "a push")});
     if (conn_) conn_->close();
   }
-}
-
-void Engine::Impl::on_deliver(const wire::Deliver& d) {
-  auto before = store_->room(d.room);
-  if (!before) {
-    store_failed(before.error(), "cannot read a room");
-    if (conn_) conn_->close();  // resume from the cursor later rather than lose this one
-    return;
-  }
-  if (already_stored(*before, d)) {
-    ++duplicates_dropped_;
-    return;
-  }
-  auto fx = apply_delivery(*before, d, profile_->account);
-  auto outcome = store_->store_delivery(d, fx.after);
-  if (!outcome) {
-    store_failed(outcome.error(), "cannot store a delivery");
-    if (conn_) conn_->close();
-    return;
-  }
-  // Stored now or before (our own envelope): either way the cursor moved.
-  acks_.stored(d.room, d.seq, now_ms());
-  if (*outcome == DeliveryOutcome::Duplicate) {
-    ++duplicates_dropped_;
-  } else {
-    for (auto& e : fx.events) emit(std::move(e));
-  }
-  if (acks_.due(now_ms())) flush_acks();
 }
 
 void Engine::Impl::on_sync_ok(const wire::SyncOk& ok) {

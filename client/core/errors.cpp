@@ -19,6 +19,7 @@ std::string to_string(ClientCode c) {
     case ClientCode::AuthFailed: return "AuthFailed";
     case ClientCode::Refused: return "Refused";
     case ClientCode::Timeout: return "Timeout";
+    case ClientCode::NotAllowed: return "NotAllowed";
     case ClientCode::Disconnected: return "Disconnected";
     case ClientCode::Stopped: return "Stopped";
   }

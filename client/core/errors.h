@@ -26,6 +26,7 @@ enum class ClientCode {
   Protocol,         // the relay sent something this client cannot accept
   AuthFailed,       // registration or login was refused
   Refused,          // the relay answered a request with an Error (see `relay`)
+  NotAllowed,       // the room's role policy forbids the change (checked here as the relay checks it)
   Timeout,          // no answer within the bound
   Disconnected,     // the connection ended before the answer arrived
   Stopped,          // the engine is shutting down

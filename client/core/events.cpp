@@ -19,6 +19,7 @@ const char* event_name(const Event& e) noexcept {
                         [](const MessageSent&) { return "sent"; },
                         [](const SendFailed&) { return "send_failed"; },
                         [](const RosterChanged&) { return "roster_changed"; },
+                        [](const LeaveRequested&) { return "leave_requested"; },
                         [](const RoomJoined&) { return "room_joined"; },
                         [](const RoomLeft&) { return "room_left"; },
                         [](const RoomClosedEvent&) { return "room_closed"; },

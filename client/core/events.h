@@ -17,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include "client/core/content.h"
 #include "client/core/errors.h"
 #include "common/types/bytes.h"
 #include "common/types/ids.h"
@@ -27,17 +28,20 @@ namespace hearth::client {
 enum class ConnectionState { Offline, Connecting, Online };
 [[nodiscard]] std::string to_string(ConnectionState s);
 
-/// An application envelope stored and shown for the first time.
+/// An application message decrypted, checked and stored, shown for the
+/// first time. `sender` is the account the message's MLS signature names
+/// (the relay's claim is checked against it).
 struct MessageReceived {
   RoomId room;
   Seq seq;
   AccountId sender;
   EnvelopeId envelope_id;
-  std::int64_t timestamp_ms = 0;
-  Bytes payload;  // UTF-8 text in this version
+  std::int64_t timestamp_ms = 0;  // the relay's
+  Content content;
 };
 /// An envelope this device could not open or apply: never silence. The
-/// envelope stays in the history as received.
+/// envelope stays in the history (an application message without its
+/// plaintext); `reason` names the check that failed, never any content.
 struct DecryptionFailed {
   RoomId room;
   Seq seq;
@@ -57,11 +61,21 @@ struct SendFailed {
   EnvelopeId envelope_id;
   ClientError error;
 };
+/// A commit changed the room's members or roles, as this device's own MLS
+/// state derives it (never the relay's say-so).
 struct RosterChanged {
   RoomId room;
   Seq seq;
   AccountId by;
   std::vector<wire::RosterChange> changes;
+  std::uint64_t epoch = 0;  // the room's epoch after it
+};
+/// A member asked to leave (a self-removal proposal); the next commit by
+/// any other member carries it out.
+struct LeaveRequested {
+  RoomId room;
+  Seq seq;
+  AccountId account;
 };
 struct RoomJoined {
   RoomId room;
@@ -108,7 +122,7 @@ struct EventsDropped {
   std::size_t count = 0;
 };
 
-using Event = std::variant<MessageReceived, DecryptionFailed, MessageSent, SendFailed, RosterChanged, RoomJoined, RoomLeft,
+using Event = std::variant<MessageReceived, DecryptionFailed, MessageSent, SendFailed, RosterChanged, LeaveRequested, RoomJoined, RoomLeft,
                            RoomClosedEvent, ConnectionChanged, Synced, IdentityKeyChanged, KeyPackagesPublished,
                            ErrorEvent, EventsDropped>;
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "client/core/room_crypto.h"
 
+#include <algorithm>
+
 namespace hearth::client {
 
 namespace {
@@ -10,6 +12,10 @@ DecryptionFailed failure(const wire::Deliver& d, std::string reason) {
 }
 
 std::string why(const char* what, mls::Error e) { return std::string(what) + ": " + mls::to_string(e); }
+
+wire::Role role_of(const RoomGroup& g, const AccountId& a) {
+  return g.is_facilitator(a) ? wire::Role::Facilitator : wire::Role::Member;
+}
 
 void on_welcome(GroupEffects& fx, const wire::Deliver& d, const GroupSelf& self, std::uint64_t now_s) {
   if (fx.group) return;  // joined already: a second Welcome changes nothing
@@ -22,15 +28,22 @@ void on_welcome(GroupEffects& fx, const wire::Deliver& d, const GroupSelf& self,
     fx.events.emplace_back(failure(d, "the Welcome is for another room"));
     return;
   }
-  fx.used_key_package = joined->key_package_ref;
+  const auto used = std::find_if(self.key_packages.begin(), self.key_packages.end(),
+                                 [&](const StoredKeyPackage& p) { return p.ref == joined->key_package_ref; });
+  if (used != self.key_packages.end() && !used->last_resort) fx.used_key_package = joined->key_package_ref;
+  fx.write.payload = Bytes{};  // what it held for us is in the group state now
   fx.write.group_state = joined->group.save();
+  for (const auto& m : joined->group.members()) {
+    if (m.account != self.account) fx.seen_keys.emplace_back(m.account, m.identity_key);
+  }
+  fx.events.emplace_back(RoomJoined{d.room, role_of(joined->group, self.account)});
   fx.group = std::move(joined->group);
 }
 
 void on_handshake(GroupEffects& fx, const wire::Deliver& d, const GroupSelf& self, std::uint64_t now_s) {
   // Before our Welcome (the commit that added us comes first), or a commit
-  // of an epoch we are past (ours, adopted when the relay accepted it, or
-  // the one our Welcome already includes): nothing to apply.
+  // of an epoch we are past (the one our Welcome already includes): nothing
+  // to apply.
   if (!fx.group || d.epoch.v < fx.group->epoch()) return;
   if (d.epoch.v > fx.group->epoch()) {
     fx.events.emplace_back(failure(d, "a commit for an epoch this device has not reached: an earlier one is missing"));
@@ -44,11 +57,33 @@ void on_handshake(GroupEffects& fx, const wire::Deliver& d, const GroupSelf& sel
                 : why("the room's change does not verify", change.error())));
     return;
   }
+  // The committer is who signed it; the relay's word is only a routing hint.
+  if (change->committer != d.sender) {
+    fx.events.emplace_back(failure(d, "the relay names another sender than the one who signed the change"));
+    return;
+  }
+  if (change->leave_proposal) {
+    fx.leave_from = change->committer;
+    fx.events.emplace_back(LeaveRequested{d.room, d.seq, change->committer});
+  } else {
+    fx.events.emplace_back(RosterChanged{d.room, d.seq, change->committer, change->roster, change->next.epoch()});
+    for (const auto& c : change->roster) {
+      if (c.op != wire::RosterOp::Add) continue;
+      if (auto m = change->next.member(c.account)) fx.seen_keys.emplace_back(m->account, m->identity_key);
+    }
+  }
+  if (change->removed_us) {
+    fx.removed = true;
+    fx.events.emplace_back(RoomLeft{d.room});
+    fx.group.reset();
+    return;
+  }
   fx.write.group_state = change->next.save();
   fx.group = std::move(change->next);
 }
 
 void on_application(GroupEffects& fx, const wire::Deliver& d) {
+  fx.write.payload = Bytes{};  // never the ciphertext: there is nothing to read in it later
   if (!fx.group) {
     fx.events.emplace_back(failure(d, "this device holds no keys for the room"));
     return;
@@ -61,15 +96,22 @@ void on_application(GroupEffects& fx, const wire::Deliver& d) {
                                           : why("the message does not open", e)));
     return;
   }
+  // The ratchet step is taken: it is saved whatever the message turns out to be.
+  fx.write.group_state = fx.group->save();
   // The sender is who signed it; the relay's word is only a routing hint.
   if (opened->sender != d.sender) {
     fx.events.emplace_back(failure(d, "the relay names another sender than the one who signed the message"));
     return;
   }
-  fx.write.payload = opened->content;
-  fx.write.group_state = fx.group->save();
-  fx.events.emplace_back(MessageReceived{d.room, d.seq, opened->sender, d.envelope_id, d.timestamp_ms,
-                                         std::move(opened->content)});
+  auto content = decode_content(opened->content);
+  if (!content) {
+    fx.events.emplace_back(failure(d, "the message's content is unreadable: " + to_string(content.error().code) +
+                                          " (" + content.error().detail + ")"));
+    return;
+  }
+  fx.write.payload = std::move(opened->content);
+  fx.events.emplace_back(
+      MessageReceived{d.room, d.seq, opened->sender, d.envelope_id, d.timestamp_ms, std::move(*content)});
 }
 
 }  // namespace

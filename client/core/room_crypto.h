@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // What a delivered envelope does to a room's MLS group (room_group.h), as a
-// pure function beside apply_delivery (room_state.h), which keeps the room
-// record:
+// pure function the engine runs on every envelope of someone else's:
 //
-//   Welcome      -> join with one of our KeyPackages: the room's first group
-//   Handshake    -> apply the commit (ours coming back changes nothing)
-//   Application  -> decrypt: MessageReceived with the plaintext and the
-//                   sender MLS authenticated, or DecryptionFailed with why
+//   Welcome      -> join with one of our KeyPackages: the room's first
+//                   group; RoomJoined
+//   Handshake    -> apply the commit: RosterChanged (as our own state
+//                   derives it), RoomLeft when it removed us; or cache a
+//                   member's leave proposal: LeaveRequested
+//   Application  -> decrypt and decode: MessageReceived with the Content
+//                   and the sender MLS authenticated, or DecryptionFailed
 //
 // Nothing here is silent: an envelope the group cannot take is an event with
-// a reason, and the envelope is still stored (as received) so the cursor
-// moves past it and the failure stays visible in the history.
+// a reason, and the envelope is still stored so the cursor moves past it
+// and the failure stays visible in the history. Our own envelopes coming
+// back are the engine's (it holds what it sent).
 
 #include <optional>
 #include <vector>
@@ -32,13 +35,20 @@ struct GroupSelf {
 struct GroupEffects {
   /// The room's group afterwards: the one passed in (advanced in place by a
   /// decryption), a new one (a commit or a Welcome), or nullopt when there
-  /// is none.
+  /// is none (not joined yet, or the commit removed us).
   std::optional<RoomGroup> group;
   /// Stored with the envelope in one transaction.
   DeliveryWrite write;
   std::vector<Event> events;
   /// The KeyPackage a Welcome used: its private keys go (unless last resort).
   std::optional<Bytes> used_key_package;
+  /// A commit removed us: the room's keys go.
+  bool removed = false;
+  /// A member asked to leave (its proposal is cached in `group`).
+  std::optional<AccountId> leave_from;
+  /// Members whose identity keys this envelope showed us first (a Welcome's
+  /// whole room, a commit's joiners), to check against our pins.
+  std::vector<std::pair<AccountId, Bytes>> seen_keys;
 };
 
 /// `group` is the room's group before the envelope (nullopt before we have

@@ -215,22 +215,39 @@ MlsResult<RoomCommit> RoomGroup::refresh(Rng& rng, std::uint64_t now_s) const {
   return to_room_commit(*this, std::move(*pending), {}, std::move(next));
 }
 
+MlsResult<RoomGroup::Leave> RoomGroup::propose_leave() const {
+  auto t = state_.propose_remove(state_.own_leaf());
+  if (!t) return fail(t.error());
+  if (!t->message) return fail(Error::InvalidProposal);
+  return Leave{mls::encode(*t->message), RoomGroup(std::move(t->next))};
+}
+
 MlsResult<RoomChange> RoomGroup::apply(BytesView handshake, std::uint64_t now_s) const {
   auto message = mls::decode<mls::MlsMessage>(handshake);
   if (!message) return fail(message.error());
   const auto* pub = std::get_if<mls::PublicMessage>(&message->body);
-  // Hearth commits are PublicMessage, so the relay can check them.
-  if (pub == nullptr || mls::content_type(pub->content.content) != mls::ContentType::Commit) {
-    return fail(Error::WrongWireFormat);
+  // Hearth handshakes are PublicMessage, so the relay can check them.
+  if (pub == nullptr) return fail(Error::WrongWireFormat);
+  const auto type = mls::content_type(pub->content.content);
+  std::optional<RoomMember> sender;
+  for (auto& m : members()) {
+    if (pub->content.sender.sender_type == mls::SenderType::Member && m.leaf.v == pub->content.sender.index) {
+      sender = std::move(m);
+    }
   }
-  std::optional<AccountId> committer;
-  for (const auto& m : members()) {
-    if (m.leaf.v == pub->content.sender.index) committer = m.account;
+  if (type == mls::ContentType::Proposal) {
+    // Alone, only a member's own removal (leaving) travels as a proposal.
+    const auto* proposal = std::get_if<mls::Proposal>(&pub->content.content);
+    const auto* remove = proposal != nullptr ? std::get_if<mls::Remove>(&proposal->body) : nullptr;
+    if (remove == nullptr || !sender || remove->removed != sender->leaf.v) return fail(Error::InvalidProposal);
+  } else if (type != mls::ContentType::Commit) {
+    return fail(Error::WrongWireFormat);
   }
   auto t = state_.handle(*message, env_at(now_s));
   if (!t) return fail(t.error());
-  if (!committer) return fail(Error::SenderOutOfRange);
-  RoomChange out{RoomGroup(std::move(t->next)), *committer, {}, false};
+  if (!sender) return fail(Error::SenderOutOfRange);
+  RoomChange out{RoomGroup(std::move(t->next)), sender->account, {}, false, type == mls::ContentType::Proposal};
+  if (out.leave_proposal) return out;
   out.removed_us = std::any_of(t->events.begin(), t->events.end(),
                                [](const mls::GroupEvent& e) { return std::holds_alternative<mls::SelfRemoved>(e); });
   auto roster = roster_of(t->events, state_.roles(), out.next.state_.roles(), out.next.members());

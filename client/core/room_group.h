@@ -97,13 +97,23 @@ class RoomGroup {
   /// Removes these accounts (InvalidProposal when one is not a member).
   [[nodiscard]] mls::MlsResult<RoomCommit> remove(const std::vector<AccountId>& accounts, Rng& rng,
                                                   std::uint64_t now_s) const;
-  /// Refreshes our own keys (a commit with a path and nothing else).
+  /// Refreshes our own keys (a commit with a path), committing the
+  /// proposals this epoch holds as well (a member's leave).
   [[nodiscard]] mls::MlsResult<RoomCommit> refresh(Rng& rng, std::uint64_t now_s) const;
+  /// Leaving: a proposal (PublicMessage) that removes our own leaf, sent as
+  /// a bundle without Welcomes; the next commit by any other member carries
+  /// it out. `next` holds the proposal too (the commit refers to it), to
+  /// adopt once the relay accepted it. Whether we may leave (the last
+  /// facilitator may not) is the caller's to decide.
+  struct Leave;
+  [[nodiscard]] mls::MlsResult<Leave> propose_leave() const;
 
-  // ---- receiving a commit ----
-  /// Applies someone else's commit (MLSMessage bytes of a handshake
-  /// envelope). InvalidCommit for our own; the MLS checks otherwise
-  /// (signature, policy, epoch, confirmation tag, ...).
+  // ---- receiving a handshake ----
+  /// Applies someone else's commit, or caches someone's leave proposal
+  /// (MLSMessage bytes of a handshake envelope). InvalidCommit for our own
+  /// commit; InvalidProposal for any proposal but a member's removal of
+  /// itself; the MLS checks otherwise (signature, policy, epoch,
+  /// confirmation tag, ...).
   [[nodiscard]] mls::MlsResult<RoomChange> apply(BytesView handshake, std::uint64_t now_s) const;
 
   // ---- application messages (in place) ----
@@ -123,6 +133,11 @@ struct RoomGroup::Joined {
   Bytes key_package_ref;
 };
 
+struct RoomGroup::Leave {
+  Bytes proposal;  // MLSMessage (PublicMessage)
+  RoomGroup next;
+};
+
 struct RoomCommit {
   Bytes commit;  // MLSMessage (PublicMessage)
   struct WelcomeFor {
@@ -136,9 +151,10 @@ struct RoomCommit {
 
 struct RoomChange {
   RoomGroup next;
-  AccountId committer;
+  AccountId committer;  // or the member whose leave proposal this was
   std::vector<wire::RosterChange> roster;
   bool removed_us = false;
+  bool leave_proposal = false;  // a proposal, not a commit: the epoch stays
 };
 
 }  // namespace hearth::client

@@ -34,7 +34,10 @@ struct Seen {
   std::vector<client::Event> all;
   [[nodiscard]] std::vector<std::string> texts() const {
     std::vector<std::string> out;
-    for (const auto& m : messages) out.push_back(to_string_bytes(m.payload));
+    for (const auto& m : messages) {
+      const auto* t = std::get_if<client::ContentText>(&m.content.body);
+      out.push_back(t != nullptr ? t->text : "(" + std::string(client::kind_name(m.content)) + ")");
+    }
     return out;
   }
   [[nodiscard]] std::size_t count(const RoomId& room) const {

@@ -4,11 +4,15 @@
 // epoch refresh, login proof and final refusals. No sockets.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <ctime>
+#include <map>
 #include <set>
 #include <thread>
 
 #include "client/core/ack_batcher.h"
 #include "client/core/engine.h"
+#include "client/core/key_packages.h"
 #include "client/core/memory_store.h"
 #include "tests/unit/client/fake_relay.h"
 
@@ -28,27 +32,89 @@ T get(std::future<T> f) {
   return f.get();
 }
 
-wire::Deliver app(std::uint64_t seq, std::string_view text) {
-  wire::Deliver d;
-  d.room = kRoom;
-  d.seq = Seq{seq};
-  d.kind = wire::EnvelopeKind::Application;
-  d.sender = kPeer;
-  d.envelope_id = EnvelopeId{Bytes(16, static_cast<std::uint8_t>(seq))};
-  d.timestamp_ms = 1;
-  d.payload = to_bytes(text);
-  return d;
+constexpr std::uint64_t kNowS = 1'900'000'000;
+
+Bytes key_bytes(const crypto::SigningKey& k) { return Bytes(k.public_key.begin(), k.public_key.end()); }
+
+/// A Content with a text, as a sender encodes it before encrypting.
+Bytes text_content(std::string_view text, Rng& rng) {
+  return encode_content(Content{new_content_id(rng), 1, ContentText{std::string(text), std::nullopt}});
 }
 
-struct Setup {
-  crypto::SigningKey key = crypto::ed25519_generate();
-  test::FakeRelay relay{kSelf, Bytes(key.public_key.begin(), key.public_key.end()), kRoom};
+std::string text_of(const Content& c) {
+  const auto* t = std::get_if<ContentText>(&c.body);
+  return t != nullptr ? t->text : std::string("(not a text)");
+}
 
-  std::unique_ptr<Engine> engine(bool reconnect = true, Epoch local_epoch = Epoch{0}, const Clock* clock = nullptr) {
+/// The device (kSelf) and a peer (kPeer) in kRoom at epoch 1: the device
+/// created the room and added the peer, who writes the messages the tests
+/// deliver and the commits that move the room on.
+struct Setup {
+  crypto::SystemRng rng;
+  crypto::SigningKey key = crypto::ed25519_generate();
+  crypto::SigningKey peer_key = crypto::ed25519_generate();
+  test::FakeRelay relay{kSelf, key_bytes(key), kRoom};
+  std::optional<RoomGroup> peer;
+  Bytes device_state;
+  std::map<std::uint64_t, Bytes> sealed;  // seq -> ciphertext: a redelivery is the same bytes
+
+  Setup() {
+    auto group = RoomGroup::create(kRoom, kSelf, key, kNowS, rng);
+    REQUIRE(group);
+    auto made = make_key_package(kPeer, peer_key, false, kNowS, KeyPackagePolicy{}, rng);
+    auto add = group->add({wire::KeyPackageOk{kPeer, key_bytes(peer_key), made.published, false}}, rng, kNowS);
+    REQUIRE(add);
+    device_state = add->next.save();
+    auto joined = RoomGroup::join(add->welcomes.at(0).welcome, kPeer, peer_key, {made.stored}, kNowS);
+    REQUIRE(joined);
+    peer.emplace(std::move(joined->group));
+    relay.epoch = 1;
+  }
+
+  /// The peer's message `text` as the relay delivers it at `seq`.
+  wire::Deliver app(std::uint64_t seq, std::string_view text) {
+    wire::Deliver d;
+    d.room = kRoom;
+    d.seq = Seq{seq};
+    d.kind = wire::EnvelopeKind::Application;
+    d.sender = kPeer;
+    d.envelope_id = EnvelopeId{Bytes(16, static_cast<std::uint8_t>(seq))};
+    d.epoch = Epoch{peer->epoch()};
+    d.timestamp_ms = 1;
+    auto it = sealed.find(seq);
+    if (it == sealed.end()) {
+      auto ct = peer->encrypt(text_content(text, rng), rng);
+      REQUIRE(ct);
+      it = sealed.emplace(seq, std::move(*ct)).first;
+    }
+    d.payload = it->second;
+    return d;
+  }
+
+  /// A commit by the peer (refreshing its keys) as the relay delivers it;
+  /// the peer moves on to the next epoch when `adopt`.
+  wire::Deliver peer_commit(std::uint64_t seq, bool adopt = true) {
+    auto c = peer->refresh(rng, kNowS);
+    REQUIRE(c);
+    wire::Deliver d;
+    d.room = kRoom;
+    d.seq = Seq{seq};
+    d.kind = wire::EnvelopeKind::Handshake;
+    d.sender = kPeer;
+    d.envelope_id = EnvelopeId{Bytes(16, static_cast<std::uint8_t>(0x80 + seq))};
+    d.epoch = Epoch{peer->epoch()};
+    d.payload = c->commit;
+    d.roster_changes = c->roster;
+    if (adopt) peer.emplace(std::move(c->next));
+    return d;
+  }
+
+  std::unique_ptr<Engine> engine(bool reconnect = true, const Clock* clock = nullptr) {
     auto store = std::make_unique<MemoryStore>();
     REQUIRE(store->save_profile(ProfileInfo{"fake", 1, Bytes(32, 1), kSelf, "dr-a"}));
     REQUIRE(store->save_identity_seed(crypto::ed25519_seed(key).view()));
-    REQUIRE(store->put_room(RoomRecord{kRoom, local_epoch, wire::Role::Member, RoomStatus::Active, Seq{}}));
+    REQUIRE(store->put_room(RoomRecord{kRoom, Epoch{1}, wire::Role::Facilitator, RoomStatus::Active, Seq{}}));
+    REQUIRE(store->put_group_state(kRoom, device_state));
     EngineOptions o;
     o.reconnect = reconnect;
     o.transport = relay.factory();
@@ -93,7 +159,7 @@ bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds tim
 TEST_CASE("engine session: a backlog is acknowledged in batches, not per envelope", "[client][session]") {
   Setup s;
   constexpr std::uint64_t kBacklog = 200;
-  for (std::uint64_t i = 1; i <= kBacklog; ++i) s.relay.backlog.push_back(app(i, "m"));
+  for (std::uint64_t i = 1; i <= kBacklog; ++i) s.relay.backlog.push_back(s.app(i, "m"));
   auto e = s.engine();
   REQUIRE(get(e->start()));
   auto events = drain(*e, [](const auto& v) { return count<MessageReceived>(v) >= kBacklog; });
@@ -109,10 +175,10 @@ TEST_CASE("engine session: a backlog is acknowledged in batches, not per envelop
 TEST_CASE("engine session: a few live envelopes are acknowledged after kAckDelayMs", "[client][session]") {
   Setup s;
   ManualClock clock;
-  auto e = s.engine(true, Epoch{0}, &clock);
+  auto e = s.engine(true, &clock);
   REQUIRE(get(e->start()));
-  s.relay.push(app(1, "a"));
-  s.relay.push(app(2, "b"));
+  s.relay.push(s.app(1, "a"));
+  s.relay.push(s.app(2, "b"));
   auto events = drain(*e, [](const auto& v) { return count<MessageReceived>(v) >= 2; });
   REQUIRE(count<MessageReceived>(events) == 2);
   clock.advance_ms(kAckDelayMs - 1);
@@ -128,7 +194,7 @@ TEST_CASE("engine session: a request without an answer times out after request_t
   Setup s;
   s.relay.silent = true;
   ManualClock clock;
-  auto e = s.engine(true, Epoch{0}, &clock);
+  auto e = s.engine(true, &clock);
   REQUIRE(get(e->start()));
   auto roster = e->roster(kRoom);
   CHECK(roster.wait_for(300ms) == std::future_status::timeout);
@@ -144,7 +210,7 @@ TEST_CASE("engine session: a silent relay is pinged after kPingIntervalMs and dr
   Setup s;
   s.relay.silent = true;
   ManualClock clock;
-  auto e = s.engine(true, Epoch{0}, &clock);
+  auto e = s.engine(true, &clock);
   REQUIRE(get(e->start()));
   clock.advance_ms(kPingIntervalMs - 10);
   std::this_thread::sleep_for(300ms);
@@ -159,11 +225,11 @@ TEST_CASE("engine session: a silent relay is pinged after kPingIntervalMs and dr
 
 TEST_CASE("engine session: redelivered envelopes reach the UI once", "[client][session]") {
   Setup s;
-  s.relay.backlog = {app(1, "one"), app(2, "two"), app(2, "two"), app(1, "one"), app(3, "three")};
+  s.relay.backlog = {s.app(1, "one"), s.app(2, "two"), s.app(2, "two"), s.app(1, "one"), s.app(3, "three")};
   auto e = s.engine();
   REQUIRE(get(e->start()));
-  s.relay.push(app(3, "three"));  // live duplicate of a backlog envelope
-  s.relay.push(app(4, "four"));
+  s.relay.push(s.app(3, "three"));  // live duplicate of a backlog envelope
+  s.relay.push(s.app(4, "four"));
   auto events = drain(*e, [](const auto& v) { return count<MessageReceived>(v) >= 4; });
   auto more = drain(*e, [](const auto&) { return false; }, 300ms);
   events.insert(events.end(), more.begin(), more.end());
@@ -193,32 +259,50 @@ TEST_CASE("engine session: a send whose answer was lost is re-sent with the same
   e->stop();
 }
 
-TEST_CASE("engine session: sends use the epoch from SyncOk", "[client][session]") {
+TEST_CASE("engine session: a send is an MLS message of the room's current epoch, padded", "[client][session]") {
   Setup s;
-  s.relay.epoch = 2;
-  auto e = s.engine(true, Epoch{0});
+  auto e = s.engine();
   REQUIRE(get(e->start()));
   auto sent = get(e->send_text(kRoom, "hi"));
   REQUIRE(sent);
   const auto sends = s.relay.sends();
   REQUIRE(sends.size() == 1);
-  CHECK(sends[0].epoch.v == 2);
+  CHECK(sends[0].epoch.v == 1);
+  // Not the text: the peer opens it, the relay only forwards it.
+  CHECK(std::search(sends[0].payload.begin(), sends[0].payload.end(), std::begin("hi"), std::end("hi") - 1) ==
+        sends[0].payload.end());
+  auto opened = s.peer->decrypt(sends[0].payload);
+  REQUIRE(opened);
+  CHECK(opened->sender == kSelf);
+  auto content = decode_content(opened->content);
+  REQUIRE(content);
+  CHECK(text_of(*content) == "hi");
   e->stop();
 }
 
-TEST_CASE("engine session: StaleEpoch refreshes the epoch and re-sends the same envelope", "[client][session]") {
+TEST_CASE("engine session: StaleEpoch waits for the commit, then encrypts the plaintext again", "[client][session]") {
   Setup s;
   auto e = s.engine();
   REQUIRE(get(e->start()));
-  s.relay.with_lock([](test::FakeRelay& r) { r.epoch = 3; });  // a membership change we have not seen yet
-  auto sent = get(e->send_text(kRoom, "hi"));
+  s.relay.with_lock([](test::FakeRelay& r) { r.epoch = 2; });  // a commit we have not seen yet
+  auto pending = e->send_text(kRoom, "hi");
+  REQUIRE(eventually([&] { return s.relay.sends().size() == 1; }));
+  std::this_thread::sleep_for(100ms);
+  CHECK(s.relay.sends().size() == 1);  // nothing re-sent before the commit arrived
+  s.relay.push(s.peer_commit(1));
+  auto sent = get(std::move(pending));
   INFO((sent ? std::string() : sent.error().describe()));
   REQUIRE(sent);
   const auto sends = s.relay.sends();
   REQUIRE(sends.size() == 2);
-  CHECK(sends[0].epoch.v == 0);
-  CHECK(sends[1].epoch.v == 3);
+  CHECK(sends[0].epoch.v == 1);
+  CHECK(sends[1].epoch.v == 2);
   CHECK(sends[0].envelope_id == sends[1].envelope_id);
+  CHECK(sends[0].payload != sends[1].payload);
+  // Only the new epoch's keys open it.
+  auto opened = s.peer->decrypt(sends[1].payload);
+  REQUIRE(opened);
+  CHECK(text_of(decode_content(opened->content).value()) == "hi");
   e->stop();
 }
 
@@ -228,7 +312,14 @@ TEST_CASE("engine session: after kMaxEpochRetries stale epochs the send fails an
   s.relay.always_stale = true;
   auto e = s.engine();
   REQUIRE(get(e->start()));
-  auto sent = get(e->send_text(kRoom, "never"));
+  auto pending = e->send_text(kRoom, "never");
+  // Each refusal is answered once the next commit arrived, until the bound.
+  std::uint64_t seq = 1;
+  for (int i = 1; i <= kMaxEpochRetries; ++i) {
+    REQUIRE(eventually([&] { return s.relay.sends().size() == static_cast<std::size_t>(i); }));
+    s.relay.push(s.peer_commit(seq++));
+  }
+  auto sent = get(std::move(pending));
   REQUIRE_FALSE(sent);
   REQUIRE(sent.error().relay);
   CHECK(sent.error().relay->code == wire::ErrorCode::StaleEpoch);
@@ -239,11 +330,31 @@ TEST_CASE("engine session: after kMaxEpochRetries stale epochs the send fails an
   e->stop();
 }
 
+TEST_CASE("engine session: a stale send whose commit never arrives fails after the request timeout",
+          "[client][session]") {
+  Setup s;
+  s.relay.always_stale = true;
+  ManualClock clock;
+  auto e = s.engine(true, &clock);
+  REQUIRE(get(e->start()));
+  auto pending = e->send_text(kRoom, "stuck");
+  REQUIRE(eventually([&] { return s.relay.sends().size() == 1; }));
+  clock.advance_ms(4'000);
+  std::this_thread::sleep_for(200ms);
+  CHECK(get(e->outbox())->size() == 1);  // still waiting for the commit
+  clock.advance_ms(1'100);               // past request_timeout (5 s)
+  auto sent = get(std::move(pending));
+  REQUIRE_FALSE(sent);
+  CHECK(sent.error().code == ClientCode::Refused);
+  CHECK(s.relay.sends().size() == 1);
+  e->stop();
+}
+
 TEST_CASE("engine session: RateLimited keeps the envelope and retries after kSendRetryDelayMs", "[client][session]") {
   Setup s;
   s.relay.rate_limit_sends = 1;
   ManualClock clock;
-  auto e = s.engine(true, Epoch{0}, &clock);
+  auto e = s.engine(true, &clock);
   REQUIRE(get(e->start()));
   auto sent = e->send_text(kRoom, "patience");
   REQUIRE(eventually([&] { return s.relay.sends().size() == 1; }));
@@ -295,35 +406,99 @@ TEST_CASE("engine session: the login proof verifies over this connection's expor
   CHECK(r.error().code == ClientCode::AuthFailed);
 }
 
-TEST_CASE("engine session: a handshake adding us to a new room joins it at the next epoch", "[client][session]") {
+TEST_CASE("engine session: a commit and Welcome adding us join the room, and the KeyPackage goes",
+          "[client][session]") {
   Setup s;
   auto e = s.engine();
   REQUIRE(get(e->start()));
+  REQUIRE(eventually([&] { return !s.relay.key_packages().empty(); }));
+  const auto published = s.relay.key_packages().front();
+  // The peer creates a room of its own and adds us with one of our KeyPackages.
   const RoomId fresh{Bytes(20, 0x31)};
-  wire::Deliver d;
-  d.room = fresh;
-  d.seq = Seq{5};
-  d.kind = wire::EnvelopeKind::Handshake;
-  d.sender = kPeer;
-  d.envelope_id = EnvelopeId{Bytes(16, 0x77)};
-  d.epoch = Epoch{4};
-  d.payload = to_bytes("opaque");
-  d.roster_changes = {wire::RosterChange{wire::RosterOp::Add, kSelf, wire::Role::Member}};
-  s.relay.push(d);
+  auto theirs = RoomGroup::create(fresh, kPeer, s.peer_key, kNowS, s.rng);
+  REQUIRE(theirs);
+  auto add = theirs->add({wire::KeyPackageOk{kSelf, key_bytes(s.key), published, false}}, s.rng,
+                         static_cast<std::uint64_t>(std::time(nullptr)));
+  REQUIRE(add);
+  wire::Deliver commit;
+  commit.room = fresh;
+  commit.seq = Seq{5};
+  commit.kind = wire::EnvelopeKind::Handshake;
+  commit.sender = kPeer;
+  commit.envelope_id = EnvelopeId{Bytes(16, 0x77)};
+  commit.epoch = Epoch{0};
+  commit.payload = add->commit;
+  wire::Deliver welcome = commit;
+  welcome.seq = Seq{6};
+  welcome.kind = wire::EnvelopeKind::Welcome;
+  welcome.envelope_id = EnvelopeId{Bytes(16, 0x78)};
+  welcome.payload = add->welcomes.at(0).welcome;
+  s.relay.push(commit);
+  s.relay.push(welcome);
   auto events = drain(*e, [](const auto& v) { return count<RoomJoined>(v) >= 1; });
   REQUIRE(count<RoomJoined>(events) == 1);
-  CHECK(count<RosterChanged>(events) == 1);
+  CHECK(count<DecryptionFailed>(events) == 0);
   auto rooms = get(e->rooms());
   REQUIRE(rooms);
   bool found = false;
   for (const auto& r : *rooms) {
     if (r.room == fresh) {
       found = true;
-      CHECK(r.epoch.v == 5);
-      CHECK(r.cursor.v == 5);
+      CHECK(r.epoch.v == 1);
+      CHECK(r.cursor.v == 6);
+      CHECK(r.role == wire::Role::Member);
     }
   }
   CHECK(found);
+  auto members = get(e->members(fresh));
+  REQUIRE(members);
+  CHECK(members->size() == 2);
+  // The same safety code on both sides of the new epoch.
+  RoomGroup peers = std::move(add->next);
+  CHECK(get(e->safety_code(fresh)).value() == peers.safety_code());
+  // And the room reads: a message from the peer opens.
+  auto ct = peers.encrypt(text_content("welcome", s.rng), s.rng);
+  REQUIRE(ct);
+  wire::Deliver hello = commit;
+  hello.seq = Seq{7};
+  hello.kind = wire::EnvelopeKind::Application;
+  hello.envelope_id = EnvelopeId{Bytes(16, 0x79)};
+  hello.epoch = Epoch{1};
+  hello.payload = *ct;
+  s.relay.push(hello);
+  auto read = drain(*e, [](const auto& v) { return count<MessageReceived>(v) >= 1; });
+  REQUIRE(count<MessageReceived>(read) == 1);
+  for (const auto& ev : read) {
+    if (const auto* m = std::get_if<MessageReceived>(&ev)) CHECK(text_of(m->content) == "welcome");
+  }
+  e->stop();
+}
+
+TEST_CASE("engine session: a forged commit and a misattributed message are events, the room keeps working",
+          "[client][session]") {
+  Setup s;
+  auto e = s.engine();
+  REQUIRE(get(e->start()));
+  auto forged = s.peer_commit(1, /*adopt=*/false);
+  forged.payload[forged.payload.size() / 2] ^= 0x01;
+
+  s.relay.push(forged);
+  auto misnamed = s.app(2, "who sent this");
+  misnamed.sender = AccountId{Bytes(16, 0x09)};
+  s.relay.push(misnamed);
+  s.relay.push(s.app(3, "still here"));
+  auto events = drain(*e, [](const auto& v) { return count<MessageReceived>(v) >= 1; });
+  CHECK(count<DecryptionFailed>(events) == 2);
+  REQUIRE(count<MessageReceived>(events) == 1);
+  for (const auto& ev : events) {
+    if (const auto* f = std::get_if<DecryptionFailed>(&ev)) CHECK_FALSE(f->reason.empty());
+  }
+  // Neither the forged commit nor the misattributed message left text behind.
+  auto history = get(e->history(kRoom, Seq{}, 10));
+  REQUIRE(history);
+  for (const auto& env : *history) {
+    if (env.seq.v == 2) CHECK(env.payload.empty());
+  }
   e->stop();
 }
 
@@ -337,19 +512,19 @@ TEST_CASE("engine session: our own envelope is history, not a received message, 
   auto history = get(e->history(kRoom, Seq{}, 10));
   REQUIRE(history);
   REQUIRE(history->size() == 1);
-  CHECK(to_string_bytes((*history)[0].payload) == "mine");
+  CHECK(text_of(decode_content((*history)[0].payload).value()) == "mine");
   CHECK((*history)[0].sender == kSelf);
-  wire::Deliver echo = app(sent->seq.v, "mine");
+  wire::Deliver echo = s.app(sent->seq.v, "mine");  // bytes we cannot open: it is not read again
   echo.sender = kSelf;
   echo.envelope_id = sent->envelope_id;
   s.relay.push(echo);
-  s.relay.push(app(sent->seq.v + 1, "theirs"));
+  s.relay.push(s.app(sent->seq.v + 1, "theirs"));
   auto events = drain(*e, [](const auto& v) { return count<MessageReceived>(v) >= 1; });
   auto more = drain(*e, [](const auto&) { return false; }, 200ms);
   events.insert(events.end(), more.begin(), more.end());
   REQUIRE(count<MessageReceived>(events) == 1);
   for (const auto& ev : events) {
-    if (const auto* m = std::get_if<MessageReceived>(&ev)) CHECK(to_string_bytes(m->payload) == "theirs");
+    if (const auto* m = std::get_if<MessageReceived>(&ev)) CHECK(text_of(m->content) == "theirs");
   }
   REQUIRE(eventually([&] { return s.relay.acked_cursor() == sent->seq.v + 1; }));
   e->stop();
@@ -358,12 +533,12 @@ TEST_CASE("engine session: our own envelope is history, not a received message, 
 TEST_CASE("engine session: acks left from a dropped connection wait for the next login", "[client][session]") {
   Setup s;
   ManualClock clock;
-  auto e = s.engine(true, Epoch{0}, &clock);
+  auto e = s.engine(true, &clock);
   REQUIRE(get(e->start()));
   // Live envelopes, fewer than a batch and before the delay: not acked yet.
-  s.relay.push(app(1, "a"));
-  s.relay.push(app(2, "b"));
-  s.relay.push(app(3, "c"));
+  s.relay.push(s.app(1, "a"));
+  s.relay.push(s.app(2, "b"));
+  s.relay.push(s.app(3, "c"));
   auto events = drain(*e, [](const auto& v) { return count<MessageReceived>(v) >= 3; });
   REQUIRE(count<MessageReceived>(events) == 3);
   CHECK(s.relay.acks().empty());

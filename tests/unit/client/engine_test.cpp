@@ -28,13 +28,39 @@ T get(std::future<T>&& f) {
   return get(f);
 }
 
+/// Puts kRoom's group (a room of our own, epoch 0) into `s` for the
+/// identity in it, so sends can be encrypted.
+void seed_room(LocalStore& s) {
+  auto seed = s.identity_seed();
+  REQUIRE(seed);
+  if (!*seed) {
+    REQUIRE(s.save_identity_seed(Bytes(32, 5)));
+    seed = s.identity_seed();
+  }
+  auto key = crypto::ed25519_from_seed(**seed);
+  REQUIRE(key);
+  crypto::SystemRng rng;
+  auto group = RoomGroup::create(kRoom, AccountId{Bytes(16, 7)}, *key, 1'900'000'000, rng);
+  REQUIRE(group);
+  REQUIRE(s.put_group_state(kRoom, group->save()));
+  REQUIRE(s.put_room(RoomRecord{kRoom, Epoch{0}, wire::Role::Facilitator, RoomStatus::Active, Seq{}}));
+}
+
+std::string text_in(BytesView payload) {
+  auto c = decode_content(payload);
+  REQUIRE(c);
+  const auto* t = std::get_if<ContentText>(&c->body);
+  REQUIRE(t);
+  return t->text;
+}
+
 // A registered profile with one room, never connected (nothing listens on the
 // relay address; the engine is not started unless a test says so).
 std::unique_ptr<MemoryStore> registered_store() {
   auto s = std::make_unique<MemoryStore>();
   REQUIRE(s->save_profile(ProfileInfo{"127.0.0.1", 1, Bytes(32, 1), AccountId{Bytes(16, 7)}, "dr-a"}));
   REQUIRE(s->save_identity_seed(Bytes(32, 5)));
-  REQUIRE(s->put_room(RoomRecord{kRoom, Epoch{0}, wire::Role::Member, RoomStatus::Active, Seq{}}));
+  seed_room(*s);
   return s;
 }
 
@@ -57,7 +83,7 @@ TEST_CASE("engine: a send while offline waits in the outbox, stop fails the wait
   REQUIRE(pending);
   REQUIRE(pending->size() == 1);
   CHECK((*pending)[0].room == kRoom);
-  CHECK(to_string_bytes((*pending)[0].payload) == "hello");
+  CHECK(text_in((*pending)[0].payload) == "hello");  // the plaintext, until it is sent
   CHECK((*pending)[0].envelope_id.v.size() == wire::kEnvelopeIdSize);
   engine.stop();
   auto r = get(sent);
@@ -77,7 +103,7 @@ TEST_CASE("engine: the outbox survives an engine restart with the same envelope 
     auto s = SqliteStore::open(dir.path() / kProfileDbName, test::kTestPassphrase, test::kTestKdf);
     REQUIRE(s);
     REQUIRE((*s)->save_profile(ProfileInfo{"127.0.0.1", 1, Bytes(32, 1), AccountId{Bytes(16, 7)}, "dr-a"}));
-    REQUIRE((*s)->put_room(RoomRecord{kRoom, Epoch{0}, wire::Role::Member, RoomStatus::Active, Seq{}}));
+    seed_room(**s);
   }
   {
     auto e = Engine::open_profile(dir.path(), test::kTestPassphrase, one_shot());
@@ -95,7 +121,7 @@ TEST_CASE("engine: the outbox survives an engine restart with the same envelope 
   REQUIRE(pending);
   REQUIRE(pending->size() == 1);
   CHECK((*pending)[0].envelope_id == first_id);
-  CHECK(to_string_bytes((*pending)[0].payload) == "survives");
+  CHECK(text_in((*pending)[0].payload) == "survives");
 }
 
 TEST_CASE("engine: sends are bounded: empty, too long, unknown room, full outbox", "[client][engine]") {
@@ -104,11 +130,11 @@ TEST_CASE("engine: sends are bounded: empty, too long, unknown room, full outbox
   REQUIRE_FALSE(empty);
   CHECK(empty.error().code == ClientCode::InvalidArgument);
 
-  auto too_long = get(engine.send_text(kRoom, std::string(kMaxMessageSize + 1, 'x')));
+  auto too_long = get(engine.send_text(kRoom, std::string(kMaxTextSize + 1, 'x')));
   REQUIRE_FALSE(too_long);
   CHECK(too_long.error().code == ClientCode::InvalidArgument);
   // Exactly at the bound is accepted (queued).
-  auto at_bound = engine.send_text(kRoom, std::string(kMaxMessageSize, 'x'));
+  auto at_bound = engine.send_text(kRoom, std::string(kMaxTextSize, 'x'));
   CHECK(at_bound.wait_for(100ms) == std::future_status::timeout);
 
   auto unknown = get(engine.send_text(RoomId{Bytes(32, 0x99)}, "hi"));

@@ -45,6 +45,27 @@ wire::Deliver envelope(wire::EnvelopeKind kind, std::uint64_t seq, const Account
   return d;
 }
 
+/// Alice's room with Bob just added: the commit, its Welcome, Alice's next state.
+struct TwoOfUs {
+  Device alice;
+  Device bob;
+  std::optional<RoomCommit> add;
+};
+
+TwoOfUs two_of_us(Rng& rng) {
+  TwoOfUs t{device(1, rng), device(2, rng), std::nullopt};
+  auto group = RoomGroup::create(kRoom, t.alice.account, t.alice.key, kNow, rng);
+  REQUIRE(group);
+  auto add = group->add({t.bob.publish(rng)}, rng, kNow);
+  REQUIRE(add);
+  t.add.emplace(std::move(*add));
+  return t;
+}
+
+Bytes text_content(std::string_view text) {
+  return encode_content(Content{ContentId{Bytes(kContentIdSize, 0x11)}, 7, ContentText{std::string(text), std::nullopt}});
+}
+
 template <class E>
 const E* only(const GroupEffects& fx) {
   REQUIRE(fx.events.size() == 1);
@@ -55,12 +76,8 @@ const E* only(const GroupEffects& fx) {
 
 TEST_CASE("room crypto: a joiner takes the commit, then its Welcome, then reads", "[client][room]") {
   test::SeededRng rng(5);
-  auto alice = device(1, rng);
-  auto bob = device(2, rng);
-  auto group = RoomGroup::create(kRoom, alice.account, alice.key, kNow, rng);
-  REQUIRE(group);
-  auto add = group->add({bob.publish(rng)}, rng, kNow);
-  REQUIRE(add);
+  auto two = two_of_us(rng);
+  auto& [alice, bob, add] = two;
   RoomGroup alices = std::move(add->next);
 
   // The commit that added Bob reaches him first: no group yet, nothing to do.
@@ -73,8 +90,12 @@ TEST_CASE("room crypto: a joiner takes the commit, then its Welcome, then reads"
                               envelope(wire::EnvelopeKind::Welcome, 2, alice.account, 0, add->welcomes[0].welcome),
                               bob.self(), kNow);
   REQUIRE(joined.group);
-  CHECK(joined.events.empty());
+  const auto* in = only<RoomJoined>(joined);
+  REQUIRE(in);
+  CHECK(in->role == wire::Role::Member);
   CHECK(joined.used_key_package == bob.stored[0].ref);
+  REQUIRE(joined.seen_keys.size() == 1);  // Alice's key, to check against Bob's pin
+  CHECK(joined.seen_keys[0].first == alice.account);
   REQUIRE(joined.write.group_state);
   CHECK(joined.group->epoch() == 1);
   // A second copy of the Welcome changes nothing.
@@ -84,32 +105,30 @@ TEST_CASE("room crypto: a joiner takes the commit, then its Welcome, then reads"
   CHECK(again.events.empty());
   CHECK_FALSE(again.used_key_package);
 
-  auto sealed = alices.encrypt(to_bytes("welcome, Bob"), rng);
+  auto sealed = alices.encrypt(text_content("welcome, Bob"), rng);
   REQUIRE(sealed);
   auto read = process_group(std::move(joined.group),
                             envelope(wire::EnvelopeKind::Application, 4, alice.account, 1, *sealed), bob.self(), kNow);
   const auto* m = only<MessageReceived>(read);
   REQUIRE(m);
-  CHECK(m->payload == to_bytes("welcome, Bob"));
+  const auto* text = std::get_if<ContentText>(&m->content.body);
+  REQUIRE(text);
+  CHECK(text->text == "welcome, Bob");
   CHECK(m->sender == alice.account);
-  CHECK(read.write.payload == to_bytes("welcome, Bob"));  // the plaintext is what is kept
+  CHECK(read.write.payload == text_content("welcome, Bob"));  // the plaintext Content is what is kept
   CHECK(read.write.group_state);
 }
 
 TEST_CASE("room crypto: every envelope the group cannot take is an event with a reason", "[client][room]") {
   test::SeededRng rng(6);
-  auto alice = device(1, rng);
-  auto bob = device(2, rng);
+  auto two = two_of_us(rng);
+  auto& [alice, bob, add] = two;
   auto carol = device(3, rng);
-  auto group = RoomGroup::create(kRoom, alice.account, alice.key, kNow, rng);
-  REQUIRE(group);
-  auto add = group->add({bob.publish(rng)}, rng, kNow);
-  REQUIRE(add);
   RoomGroup alices = std::move(add->next);
   auto bobs = RoomGroup::join(add->welcomes[0].welcome, bob.account, bob.key, bob.stored, kNow);
   REQUIRE(bobs);
 
-  auto sealed = alices.encrypt(to_bytes("hello"), rng);
+  auto sealed = alices.encrypt(text_content("hello"), rng);
   REQUIRE(sealed);
   // No group for the room on this device.
   auto keyless = process_group(std::nullopt, envelope(wire::EnvelopeKind::Application, 5, alice.account, 1, *sealed),
@@ -117,7 +136,7 @@ TEST_CASE("room crypto: every envelope the group cannot take is an event with a 
   const auto* f = only<DecryptionFailed>(keyless);
   REQUIRE(f);
   CHECK(f->reason.find("no keys") != std::string::npos);
-  CHECK_FALSE(keyless.write.payload);
+  CHECK(keyless.write.payload == Bytes{});  // the ciphertext is not kept
   // The relay names Carol as the sender of Alice's message.
   auto misnamed = process_group(bobs->group.clone(),
                                 envelope(wire::EnvelopeKind::Application, 5, carol.account, 1, *sealed), bob.self(),
@@ -148,7 +167,11 @@ TEST_CASE("room crypto: every envelope the group cannot take is an event with a 
   auto applied = process_group(bobs->group.clone(),
                                envelope(wire::EnvelopeKind::Handshake, 7, alice.account, 1, next->commit), bob.self(),
                                kNow);
-  CHECK(applied.events.empty());
+  const auto* changed = only<RosterChanged>(applied);
+  REQUIRE(changed);
+  CHECK(changed->by == alice.account);
+  CHECK(changed->epoch == 2);
+  CHECK(changed->changes.empty());  // keys refreshed, nobody added or removed
   REQUIRE(applied.group);
   CHECK(applied.group->epoch() == 2);
   auto own = process_group(std::move(next->next),
@@ -156,10 +179,63 @@ TEST_CASE("room crypto: every envelope the group cannot take is an event with a 
                            kNow);
   CHECK(own.events.empty());
   CHECK_FALSE(own.write.group_state);
+  // Content that is no hearth.v1.Content opens, but is an event, not a message.
+  auto not_content = alices.encrypt(Bytes{0xff, 0xff, 0xff}, rng);
+  REQUIRE(not_content);
+  auto unreadable = process_group(bobs->group.clone(),
+                                  envelope(wire::EnvelopeKind::Application, 9, alice.account, 1, *not_content),
+                                  bob.self(), kNow);
+  REQUIRE(only<DecryptionFailed>(unreadable));
+  CHECK(only<DecryptionFailed>(unreadable)->reason.find("content") != std::string::npos);
+  CHECK(unreadable.write.group_state);  // the ratchet step is kept all the same
+  CHECK(unreadable.write.payload == Bytes{});
   // A Welcome for none of Carol's KeyPackages.
   auto not_hers = process_group(std::nullopt,
                                 envelope(wire::EnvelopeKind::Welcome, 8, alice.account, 0, add->welcomes[0].welcome),
                                 carol.self(), kNow);
   REQUIRE(only<DecryptionFailed>(not_hers));
   CHECK_FALSE(not_hers.group);
+}
+
+TEST_CASE("room crypto: a leave proposal is cached, the commit carrying it out removes the leaver", "[client][room]") {
+  test::SeededRng rng(8);
+  auto two = two_of_us(rng);
+  auto& [alice, bob, add] = two;
+  RoomGroup alices = std::move(add->next);
+  auto bobs = RoomGroup::join(add->welcomes[0].welcome, bob.account, bob.key, bob.stored, kNow);
+  REQUIRE(bobs);
+
+  auto leave = bobs->group.propose_leave();
+  REQUIRE(leave);
+  auto asked = process_group(std::move(alices), envelope(wire::EnvelopeKind::Handshake, 3, bob.account, 1, leave->proposal),
+                             alice.self(), kNow);
+  const auto* req = only<LeaveRequested>(asked);
+  REQUIRE(req);
+  CHECK(req->account == bob.account);
+  CHECK(asked.leave_from == bob.account);
+  REQUIRE(asked.group);
+  CHECK(asked.group->epoch() == 1);  // a proposal does not move the epoch
+  CHECK(asked.write.group_state);    // the cached proposal is part of the state
+
+  // Alice's next commit carries it out; Bob, applying it, is out.
+  auto commit = asked.group->refresh(rng, kNow);
+  REQUIRE(commit);
+  REQUIRE(commit->roster.size() == 1);
+  CHECK(commit->roster[0].op == wire::RosterOp::Remove);
+  CHECK(commit->roster[0].account == bob.account);
+  auto bobs_view = process_group(std::move(leave->next),
+                                 envelope(wire::EnvelopeKind::Handshake, 4, alice.account, 1, commit->commit),
+                                 bob.self(), kNow);
+  CHECK(bobs_view.removed);
+  CHECK_FALSE(bobs_view.group);
+  CHECK_FALSE(bobs_view.write.group_state);
+  REQUIRE(bobs_view.events.size() == 2);
+  CHECK(std::holds_alternative<RosterChanged>(bobs_view.events[0]));
+  CHECK(std::holds_alternative<RoomLeft>(bobs_view.events[1]));
+
+  // Only a member's own removal travels alone: Alice cannot propose Bob's.
+  auto forged_leave = process_group(commit->next.clone(),
+                                    envelope(wire::EnvelopeKind::Handshake, 5, bob.account, 2, leave->proposal), alice.self(),
+                                    kNow);
+  REQUIRE(only<DecryptionFailed>(forged_leave));
 }

@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: Apache-2.0
+// Rooms as MLS groups (DESIGN.md §3-5): the group state each room's
+// envelopes advance, membership changes as commit bundles, and what every
+// delivered envelope does once this device has opened it.
+//
+//   create_room   RoomGroup::create -> CreateRoom{GroupInfo} -> store state
+//   add/remove    build a commit on the held state -> SubmitBundle
+//                   BundleOk         adopt the commit's state (or its echo did)
+//                   EpochConflict    wait for the winning commit, build again
+//   leave         a self-removal proposal; another member commits it
+//   Deliver       Application: decrypt, check, store plaintext + state + cursor
+//                 Handshake:   apply the commit (ours: adopt), or cache a leave
+//                 Welcome:     join, delete the KeyPackage it used
+#include <algorithm>
+
+#include "client/core/engine_impl.h"
+
+namespace hearth::client {
+
+namespace {
+
+std::uint64_t seconds(std::int64_t ms) { return static_cast<std::uint64_t>(std::max<std::int64_t>(ms, 0) / 1000); }
+
+ClientError mls_error(const char* what, mls::Error e) {
+  const auto code = e == mls::Error::PolicyViolation  ? ClientCode::NotAllowed
+                    : e == mls::Error::InvalidProposal ? ClientCode::InvalidArgument
+                                                       : ClientCode::Protocol;
+  return ClientError{code, std::string(what) + ": " + mls::to_string(e)};
+}
+
+/// True when `d` is at or below what is already stored for its room.
+bool already_stored(const std::optional<RoomRecord>& before, const wire::Deliver& d) noexcept {
+  return before && d.seq <= before->cursor;
+}
+
+}  // namespace
+
+ClientResult<RoomGroup*> Engine::Impl::group_of(const RoomId& room) {
+  if (auto it = groups_.find(room); it != groups_.end()) return &it->second;
+  if (auto id = ensure_identity(false); !id) return fail(id.error());
+  if (!profile_) {
+    if (auto p = load_profile(); !p) return fail(p.error());
+  }
+  auto saved = store_->group_state(room);
+  if (!saved) return fail(store_error(saved.error(), "cannot read a room's group state"));
+  if (!*saved) return fail(ClientError{ClientCode::InvalidArgument, "this device holds no keys for this room"});
+  auto group = RoomGroup::load(**saved, *identity_);
+  wipe_bytes(**saved);
+  if (!group) return fail(mls_error("the room's stored group state does not load", group.error()));
+  return &groups_.insert_or_assign(room, std::move(*group)).first->second;
+}
+
+void Engine::Impl::forget_group(const RoomId& room) { groups_.erase(room); }
+
+wire::Role Engine::Impl::own_role(const RoomGroup& g) const {
+  return profile_ && g.is_facilitator(profile_->account) ? wire::Role::Facilitator : wire::Role::Member;
+}
+
+asio::awaitable<ClientResult<RoomId>> Engine::Impl::create_room(std::uint64_t lifetime_ms) {
+  if (!profile_ || profile_->account.empty() || !identity_) {
+    co_return fail(ClientError{ClientCode::NotRegistered, "this profile is not registered with a relay"});
+  }
+  RoomId room{crypto::random_bytes(kRoomIdSize)};
+  auto group = RoomGroup::create(room, profile_->account, *identity_, seconds(now_ms()), rng_);
+  if (!group) co_return fail(mls_error("cannot create the room's group", group.error()));
+  // The state first: a crash after the relay made the room still leaves us its keys.
+  auto saved = group->save();
+  auto w = store_->put_group_state(room, saved);
+  wipe_bytes(saved);
+  if (!w) co_return fail(store_error(w.error(), "cannot store the new room's group state"));
+  // GCC 12 destroys temporaries inside a co_await expression twice: every
+  // awaited call in client/core takes named values only.
+  wire::Message msg = wire::CreateRoom{room, group->group_info(), lifetime_ms};
+  auto answer = co_await request(std::move(msg));
+  auto ok = expect<wire::CreateRoomOk>(std::move(answer), "CreateRoomOk");
+  if (!ok) {
+    (void)store_->remove_group_state(room);
+    co_return fail(ok.error());
+  }
+  if (auto r = store_->put_room(RoomRecord{room, Epoch{group->epoch()}, wire::Role::Facilitator, RoomStatus::Active, Seq{}});
+      !r) {
+    co_return fail(store_error(r.error(), "room created, but cannot store it"));
+  }
+  groups_.insert_or_assign(room, std::move(*group));
+  emit(RoomJoined{room, wire::Role::Facilitator});
+  co_return room;
+}
+
+asio::awaitable<bool> Engine::Impl::wait_for_epoch_above(RoomId room, std::uint64_t epoch) {
+  // The winning commit reaches us as a Deliver push on this same thread;
+  // poll the held state until it moved on, bounded by the request timeout.
+  const auto deadline = now_ms() + options_.request_timeout.count();
+  asio::steady_timer timer(io_);
+  while (online_ && !stopping_ && now_ms() < deadline) {
+    auto g = group_of(room);
+    if (!g) co_return false;
+    if ((*g)->epoch() > epoch || (*g)->removed()) co_return true;
+    timer.expires_after(kCatchUpPoll);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_return false;
+}
+
+void Engine::Impl::adopt_own_commit(const RoomId& room, Seq seq) {
+  auto it = own_commits_.find(room);
+  if (it == own_commits_.end()) return;
+  auto pending = std::move(it->second);
+  own_commits_.erase(it);
+  auto g = group_of(room);
+  if (!g || (*g)->epoch() != pending.epoch) return;  // adopted already, or someone else's commit won
+  auto saved = pending.commit->next.save();
+  auto w = store_->put_group_state(room, saved);
+  wipe_bytes(saved);
+  if (!w) {
+    store_failed(w.error(), "cannot store a room's group state");
+    return;
+  }
+  RoomGroup& next = pending.commit->next;
+  if (auto r = store_->room(room); r && *r) {
+    RoomRecord rec = **r;
+    rec.epoch = Epoch{next.epoch()};
+    rec.role = own_role(next);
+    if (auto pr = store_->put_room(rec); !pr) store_failed(pr.error(), "cannot store a room");
+  }
+  const auto epoch = next.epoch();
+  groups_.insert_or_assign(room, std::move(next));
+  emit(RosterChanged{room, seq, profile_->account, pending.commit->roster, epoch});
+}
+
+asio::awaitable<ClientResult<Seq>> Engine::Impl::submit_commit(RoomId room, BuildCommit build) {
+  if (!profile_ || profile_->account.empty()) {
+    co_return fail(ClientError{ClientCode::NotRegistered, "this profile is not registered with a relay"});
+  }
+  ClientError last{ClientCode::Refused, "the room's epoch kept changing"};
+  for (int attempt = 0; attempt <= kMaxEpochRetries; ++attempt) {
+    auto g = group_of(room);
+    if (!g) co_return fail(g.error());
+    if ((*g)->removed()) co_return fail(ClientError{ClientCode::InvalidArgument, "no longer a member of this room"});
+    if (own_commits_.contains(room)) {
+      co_return fail(ClientError{ClientCode::InvalidArgument, "another change of this room is on its way"});
+    }
+    auto built = build(**g);
+    if (!built) co_return fail(built.error());
+    const std::uint64_t epoch = (*g)->epoch();
+    auto commit = std::make_shared<RoomCommit>(std::move(*built));
+    own_commits_.insert_or_assign(room, OwnCommit{epoch, commit});
+    std::vector<wire::WelcomeFor> welcomes;
+    for (const auto& w : commit->welcomes) welcomes.push_back(wire::WelcomeFor{w.account, w.welcome});
+    // A rebuilt commit is other bytes, so it needs its own envelope id.
+    wire::Message bundle = wire::SubmitBundle{room, Epoch{epoch}, EnvelopeId{crypto::random_bytes(wire::kEnvelopeIdSize)},
+                                              commit->commit, std::move(welcomes), commit->roster};
+    auto answer = co_await request(std::move(bundle));
+    auto ok = expect<wire::BundleOk>(std::move(answer), "BundleOk");
+    if (ok) {
+      adopt_own_commit(room, ok->seq);
+      co_return ok->seq;
+    }
+    const auto& e = ok.error();
+    // Lost on the way: the relay may hold it, and its echo then finds it in
+    // own_commits_. A refusal means it is not in the room.
+    if (e.code == ClientCode::Refused || e.code == ClientCode::AuthFailed) {
+      if (auto it = own_commits_.find(room); it != own_commits_.end() && it->second.commit == commit) {
+        own_commits_.erase(it);
+      }
+    }
+    if (!relay_code_is(e, wire::ErrorCode::EpochConflict)) co_return fail(e);
+    last = e;  // another commit won this epoch: process it, then build on top
+    const bool caught_up = co_await wait_for_epoch_above(room, epoch);
+    if (!caught_up) {
+      co_return fail(ClientError{ClientCode::Refused, "another change won this epoch and it did not reach this device",
+                                 e.relay});
+    }
+  }
+  co_return fail(last);
+}
+
+ClientResult<void> Engine::Impl::require_facilitator(const RoomId& room, const char* change) {
+  auto g = group_of(room);
+  if (!g) return fail(g.error());
+  if (!profile_ || !(*g)->is_facilitator(profile_->account)) {
+    return fail(ClientError{ClientCode::NotAllowed, std::string("only a facilitator may ") + change});
+  }
+  return {};
+}
+
+asio::awaitable<ClientResult<Seq>> Engine::Impl::add_member(RoomId room, std::string handle) {
+  if (auto may = require_facilitator(room, "add members"); !may) co_return fail(may.error());
+  auto info = co_await lookup(std::move(handle));
+  if (!info) co_return fail(info.error());
+  if (auto g = group_of(room); g && (*g)->member(info->account)) {
+    co_return fail(ClientError{ClientCode::InvalidArgument, info->handle + " is already a member of this room"});
+  }
+  AccountId account = info->account;
+  auto kp = co_await fetch_key_package(std::move(account));
+  if (!kp) co_return fail(kp.error());
+  const std::vector<wire::KeyPackageOk> packages{*kp};
+  BuildCommit build = [this, packages](const RoomGroup& g) -> ClientResult<RoomCommit> {
+    auto c = g.add(packages, rng_, seconds(now_ms()));
+    if (!c) return fail(mls_error("cannot add this member", c.error()));
+    return std::move(*c);
+  };
+  co_return co_await submit_commit(std::move(room), std::move(build));
+}
+
+asio::awaitable<ClientResult<Seq>> Engine::Impl::remove_member(RoomId room, std::string handle) {
+  if (auto may = require_facilitator(room, "remove members (anyone may leave)"); !may) co_return fail(may.error());
+  auto info = co_await lookup(std::move(handle));
+  if (!info) co_return fail(info.error());
+  const std::vector<AccountId> accounts{info->account};
+  BuildCommit build = [this, accounts](const RoomGroup& g) -> ClientResult<RoomCommit> {
+    if (!g.member(accounts.front())) return fail(ClientError{ClientCode::InvalidArgument, "not a member of this room"});
+    auto c = g.remove(accounts, rng_, seconds(now_ms()));
+    if (!c) return fail(mls_error("cannot remove this member", c.error()));
+    return std::move(*c);
+  };
+  co_return co_await submit_commit(std::move(room), std::move(build));
+}
+
+asio::awaitable<ClientResult<Seq>> Engine::Impl::refresh_keys(RoomId room) {
+  BuildCommit build = [this](const RoomGroup& g) -> ClientResult<RoomCommit> {
+    auto c = g.refresh(rng_, seconds(now_ms()));
+    if (!c) return fail(mls_error("cannot refresh our keys", c.error()));
+    return std::move(*c);
+  };
+  co_return co_await submit_commit(std::move(room), std::move(build));
+}
+
+asio::awaitable<ClientResult<Seq>> Engine::Impl::leave_room(RoomId room) {
+  if (!profile_ || profile_->account.empty()) {
+    co_return fail(ClientError{ClientCode::NotRegistered, "this profile is not registered with a relay"});
+  }
+  auto g = group_of(room);
+  if (!g) co_return fail(g.error());
+  const auto members = (*g)->members();
+  const auto facilitators = std::count_if(members.begin(), members.end(), [](const RoomMember& m) { return m.facilitator; });
+  if ((*g)->is_facilitator(profile_->account) && facilitators == 1 && members.size() > 1) {
+    co_return fail(ClientError{ClientCode::InvalidArgument,
+                               "the room's only facilitator cannot leave it; make someone else facilitator or close it"});
+  }
+  auto leave = (*g)->propose_leave();
+  if (!leave) co_return fail(mls_error("cannot propose to leave", leave.error()));
+  const std::uint64_t epoch = (*g)->epoch();
+  std::vector<wire::RosterChange> changes{wire::RosterChange{wire::RosterOp::Remove, profile_->account, wire::Role::Member}};
+  wire::Message bundle = wire::SubmitBundle{room, Epoch{epoch}, EnvelopeId{crypto::random_bytes(wire::kEnvelopeIdSize)},
+                                            leave->proposal, {}, std::move(changes)};
+  auto answer = co_await request(std::move(bundle));
+  auto ok = expect<wire::BundleOk>(std::move(answer), "BundleOk");
+  if (!ok) co_return fail(ok.error());
+  // The commit that carries the leave out refers to the proposal: hold it,
+  // unless the epoch moved on meanwhile (then the proposal is void anyway).
+  if (auto now = group_of(room); now && (*now)->epoch() == epoch) {
+    auto saved = leave->next.save();
+    auto w = store_->put_group_state(room, saved);
+    wipe_bytes(saved);
+    if (!w) co_return fail(store_error(w.error(), "cannot store the room's group state"));
+    groups_.insert_or_assign(room, std::move(leave->next));
+  }
+  co_return ok->seq;
+}
+
+// ---------------------------------------------------------------- deliveries
+
+void Engine::Impl::on_deliver(const wire::Deliver& d) {
+  auto before = store_->room(d.room);
+  if (!before) {
+    store_failed(before.error(), "cannot read a room");
+    if (conn_) conn_->close();  // resume from the cursor later rather than lose this one
+    return;
+  }
+  if (already_stored(*before, d)) {
+    ++duplicates_dropped_;
+    return;
+  }
+  RoomRecord after = before->value_or(RoomRecord{d.room, d.epoch, wire::Role::Member, RoomStatus::Active, Seq{}});
+  if (after.cursor < d.seq) after.cursor = d.seq;
+  GroupEffects fx = profile_ && d.sender == profile_->account ? open_own(d) : open_theirs(d);
+  if (fx.removed) {
+    after.status = RoomStatus::Left;
+  } else if (fx.group) {
+    after.epoch = Epoch{fx.group->epoch()};
+    after.role = own_role(*fx.group);
+    if (d.kind == wire::EnvelopeKind::Welcome) after.status = RoomStatus::Active;
+  }
+  auto outcome = store_->store_delivery(d, after, fx.write);
+  if (fx.write.group_state) wipe_bytes(*fx.write.group_state);
+  if (!outcome || *outcome == DeliveryOutcome::Duplicate || !fx.write.group_state) {
+    forget_group(d.room);  // the store's state is the one to go on from
+  } else if (fx.group) {
+    groups_.insert_or_assign(d.room, std::move(*fx.group));
+  }
+  if (!outcome) {
+    store_failed(outcome.error(), "cannot store a delivery");
+    if (conn_) conn_->close();
+    return;
+  }
+  // Stored now or before (our own envelope): either way the cursor moved.
+  acks_.stored(d.room, d.seq, now_ms());
+  if (*outcome == DeliveryOutcome::Duplicate) {
+    ++duplicates_dropped_;
+  } else {
+    finish_delivery(d, fx);
+  }
+  if (acks_.due(now_ms())) flush_acks();
+}
+
+GroupEffects Engine::Impl::open_theirs(const wire::Deliver& d) {
+  std::optional<RoomGroup> group;
+  if (auto g = group_of(d.room); g) {
+    group = std::move(**g);
+    forget_group(d.room);  // moved out; put back once stored
+  }
+  std::vector<StoredKeyPackage> ours;
+  if (d.kind == wire::EnvelopeKind::Welcome) {
+    auto stored = store_->key_packages();
+    if (stored) ours = std::move(*stored);
+  }
+  const GroupSelf self{profile_->account, *identity_, ours};
+  return process_group(std::move(group), d, self, seconds(now_ms()));
+}
+
+GroupEffects Engine::Impl::open_own(const wire::Deliver& d) {
+  GroupEffects fx;
+  if (d.kind == wire::EnvelopeKind::Application) {
+    // MLS does not let its sender open a message again; the outbox holds
+    // its plaintext until the SendOk (which stores it as well).
+    if (auto pending = store_->outbox(); pending) {
+      for (const auto& p : *pending) {
+        if (p.envelope_id == d.envelope_id) fx.write.payload = p.payload;
+      }
+    }
+    if (!fx.write.payload) fx.write.payload = Bytes{};  // stored by its SendOk, or sent before this device
+    return fx;
+  }
+  if (d.kind != wire::EnvelopeKind::Handshake) return fx;
+  // Our own commit's echo: adopt it here when the BundleOk is still on its
+  // way. Our leave proposal's echo, or a commit adopted already: stored only.
+  auto it = own_commits_.find(d.room);
+  if (it == own_commits_.end() || it->second.commit->commit != d.payload) return fx;
+  auto pending = std::move(it->second);
+  own_commits_.erase(it);
+  auto g = group_of(d.room);
+  if (!g || (*g)->epoch() != pending.epoch) return fx;
+  RoomGroup& next = pending.commit->next;
+  fx.write.group_state = next.save();
+  fx.events.emplace_back(RosterChanged{d.room, d.seq, d.sender, pending.commit->roster, next.epoch()});
+  fx.group.emplace(std::move(next));
+  return fx;
+}
+
+void Engine::Impl::finish_delivery(const wire::Deliver& d, GroupEffects& fx) {
+  if (fx.removed) {
+    if (auto w = store_->remove_group_state(d.room); !w) store_failed(w.error(), "cannot delete a room's group state");
+  }
+  if (fx.used_key_package) {
+    if (auto w = store_->remove_key_package(*fx.used_key_package); !w) {
+      store_failed(w.error(), "cannot delete a used KeyPackage");
+    }
+  }
+  for (auto& e : fx.events) emit(std::move(e));
+  // Members' keys against our pins: first sight pins them, a changed key is
+  // an IdentityKeyChanged event wherever they appear.
+  for (const auto& [account, key] : fx.seen_keys) (void)check_identity(account, key, {});
+  if (fx.leave_from) commit_leave_if_ours(d.room, *fx.leave_from);
+}
+
+void Engine::Impl::commit_leave_if_ours(const RoomId& room, const AccountId& leaver) {
+  // One member carries a leave out: the one on the lowest leaf but the leaver's.
+  auto g = group_of(room);
+  if (!g || !profile_) return;
+  std::optional<RoomMember> first;
+  for (auto& m : (*g)->members()) {
+    if (m.account != leaver && (!first || m.leaf.v < first->leaf.v)) first = std::move(m);
+  }
+  if (!first || first->account != profile_->account) return;
+  asio::co_spawn(io_, refresh_keys(room), [this](std::exception_ptr e, ClientResult<Seq> r) {
+    if (e) return emit(ErrorEvent{ClientError{ClientCode::Protocol, "carrying out a member's leave failed unexpectedly"}});
+    if (!r) emit(ErrorEvent{ClientError{r.error().code, "could not carry out a member's leave: " + r.error().describe(), r.error().relay}});
+  });
+}
+
+std::future<ClientResult<std::string>> Engine::safety_code(RoomId room) {
+  Impl* impl = impl_.get();
+  return impl->call<std::string>([impl, room = std::move(room)]() -> ClientResult<std::string> {
+    auto g = impl->group_of(room);
+    if (!g) return fail(g.error());
+    return (*g)->safety_code();
+  });
+}
+
+std::future<ClientResult<std::vector<RoomMember>>> Engine::members(RoomId room) {
+  Impl* impl = impl_.get();
+  return impl->call<std::vector<RoomMember>>([impl, room = std::move(room)]() -> ClientResult<std::vector<RoomMember>> {
+    auto g = impl->group_of(room);
+    if (!g) return fail(g.error());
+    return (*g)->members();
+  });
+}
+
+}  // namespace hearth::client
