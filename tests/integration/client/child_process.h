@@ -31,6 +31,9 @@ class ChildProcess {
   /// SIGTERM, then SIGKILL after `grace`.
   void terminate(std::chrono::milliseconds grace);
 
+  /// Collects what the child wrote within `timeout` (into out() and err()).
+  void collect(std::chrono::milliseconds timeout) { (void)pump(timeout); }
+
   [[nodiscard]] const std::string& out() const { return out_; }
   [[nodiscard]] const std::string& err() const { return err_; }
   [[nodiscard]] pid_t pid() const { return pid_; }

@@ -7,6 +7,7 @@
 #include "tests/integration/client/engine_support.h"
 #include "tests/support/key_packages.h"
 #include "tests/integration/client/relay_process.h"
+#include "tests/integration/client/world.h"
 
 using namespace hearth;
 using namespace hearth::client;
@@ -14,52 +15,6 @@ using namespace hearth::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-/// A relay and `n` registered clients; the first creates a room and adds the rest.
-struct World {
-  TempDir tmp;
-  std::unique_ptr<RelayProcess> relay;
-  std::vector<Client> clients;
-  RoomId room;
-
-  explicit World(std::size_t n, const std::vector<std::string>& handles = {"alice", "bob", "carol", "dave"}) {
-    std::filesystem::create_directories(tmp.path() / "relay");
-    relay = std::make_unique<RelayProcess>(tmp.path() / "relay");
-    const auto invites = relay->invites(static_cast<int>(n));
-    clients.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      clients[i].dir = tmp.path() / handles[i];
-      clients[i].open();
-      auto account = await(clients[i]->register_account(invites[i], handles[i]));
-      INFO(handles[i] << ": " << why(account));
-      REQUIRE(account);
-      CHECK(account->v.size() == wire::kAccountIdSize);
-      REQUIRE(await(clients[i]->start()));
-    }
-    auto created = await(clients[0]->create_room());
-    REQUIRE(created);
-    room = *created;
-    for (std::size_t i = 1; i < n; ++i) {
-      auto added = await(clients[0]->add_member(room, handles[i]));
-      INFO("add " << handles[i] << ": " << why(added));
-      REQUIRE(added);
-    }
-    for (std::size_t i = 1; i < n; ++i) {
-      auto& c = clients[i];
-      REQUIRE(collect(*c, c.seen, [&](const Seen& s) {
-        for (const auto& e : s.all) {
-          if (const auto* j = std::get_if<RoomJoined>(&e); j && j->room == room) return true;
-        }
-        return false;
-      }));
-    }
-  }
-  ~World() {
-    for (auto& c : clients) c.close();
-  }
-  World(const World&) = delete;
-  World& operator=(const World&) = delete;
-};
 
 bool has_all(const Seen& s, const RoomId& room, std::size_t n) { return s.count(room) >= n; }
 

@@ -74,12 +74,21 @@ std::vector<std::string> RelayProcess::invites(int n) const {
 }
 
 void RelayProcess::kill() {
-  if (child_) child_->kill_now();
+  if (!child_) return;
+  child_->collect(std::chrono::milliseconds(0));
+  child_->kill_now();
 }
 
 void RelayProcess::restart() {
   kill();
+  if (child_) past_logs_ += child_->out() + child_->err();
   start(port_);
+}
+
+std::string RelayProcess::logs() {
+  if (!child_) return past_logs_;
+  child_->collect(std::chrono::milliseconds(50));
+  return past_logs_ + child_->out() + child_->err();
 }
 
 }  // namespace hearth::test

@@ -28,6 +28,9 @@ class RelayProcess {
   /// kill -9, then start again on the same port and data directory.
   void restart();
   void kill();
+  /// Everything the relay wrote to stdout and stderr, over all its runs.
+  [[nodiscard]] std::string logs();
+  [[nodiscard]] const std::filesystem::path& data_dir() const { return data_dir_; }
 
   [[nodiscard]] static std::filesystem::path binary();
 
@@ -38,6 +41,7 @@ class RelayProcess {
   std::unique_ptr<ChildProcess> child_;
   std::uint16_t port_ = 0;
   std::string spki_hex_;
+  std::string past_logs_;  // of runs before this one
 };
 
 }  // namespace hearth::test

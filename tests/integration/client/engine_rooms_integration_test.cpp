@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: Apache-2.0
+// Rooms as MLS groups, end to end: client engines against the real
+// hearth-relay, and what the relay and the clients' files hold afterwards.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+
+#include "client/core/sqlite_store.h"
+#include "common/store/database.h"
+#include "common/store/statement.h"
+#include "tests/integration/client/world.h"
+
+using namespace hearth;
+using namespace hearth::client;
+using namespace hearth::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::vector<std::string> texts_in(const Seen& s, const RoomId& room) {
+  std::vector<std::string> out;
+  for (const auto& m : s.messages) {
+    if (m.room != room) continue;
+    if (const auto* t = std::get_if<ContentText>(&m.content.body)) out.push_back(t->text);
+  }
+  return out;
+}
+
+bool saw_text(const Seen& s, const RoomId& room, const std::string& text) {
+  const auto all = texts_in(s, room);
+  return std::find(all.begin(), all.end(), text) != all.end();
+}
+
+std::string safety_code(Client& c, const RoomId& room) {
+  auto code = await(c->safety_code(room));
+  INFO(why(code));
+  REQUIRE(code);
+  return *code;
+}
+
+std::uint64_t epoch_of(Client& c, const RoomId& room) {
+  auto rooms = await(c->rooms());
+  REQUIRE(rooms);
+  for (const auto& r : *rooms) {
+    if (r.room == room) return r.epoch.v;
+  }
+  FAIL("room not found");
+  return 0;
+}
+
+/// Every file under `dir` (databases, their WAL and journal files, keys).
+std::vector<std::filesystem::path> files_under(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) out.push_back(e.path());
+  }
+  return out;
+}
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+/// "file: secret" for each secret found byte for byte in one of `files`, or in `extra` (named `extra_name`).
+std::vector<std::string> leaks(const std::vector<std::filesystem::path>& files, const std::vector<std::string>& secrets,
+                               const std::string& extra = {}, const std::string& extra_name = {}) {
+  std::vector<std::string> found;
+  auto search = [&](const std::string& haystack, const std::string& name) {
+    for (const auto& s : secrets) {
+      if (haystack.find(s) != std::string::npos) found.push_back(name + ": " + s);
+    }
+  };
+  for (const auto& f : files) search(read_file(f), f.string());
+  if (!extra.empty()) search(extra, extra_name);
+  return found;
+}
+
+}  // namespace
+
+TEST_CASE("integration: five members chat, a removed member opens nothing sent after, no file holds a text",
+          "[integration][client][mls]") {
+  World w(5);
+  auto& alice = w.clients[0];
+  auto& bob = w.clients[1];
+  auto& carol = w.clients[2];
+  auto& dave = w.clients[3];
+  auto& erin = w.clients[4];
+  const std::vector<std::string> lines{"alice: the code on bed four went on for an hour",
+                                       "bob: I keep replaying the night shift in my head",
+                                       "carol: I have not slept properly since the inquest",
+                                       "dave: my registrar said I should have called sooner",
+                                       "erin: I am scared to go back on the ward"};
+
+  // Everyone writes; everyone else reads it, and all agree on the epoch.
+  for (std::size_t i = 0; i < w.clients.size(); ++i) {
+    auto sent = await(w.clients[i]->send_text(w.room, lines[i]));
+    INFO(why(sent));
+    REQUIRE(sent);
+  }
+  for (std::size_t i = 0; i < w.clients.size(); ++i) {
+    auto& c = w.clients[i];
+    REQUIRE(collect(*c, c.seen, [&](const Seen& s) { return texts_in(s, w.room).size() >= lines.size() - 1; }));
+    for (std::size_t j = 0; j < lines.size(); ++j) CHECK(saw_text(c.seen, w.room, lines[j]) == (i != j));
+  }
+  const auto code_before = safety_code(alice, w.room);
+  for (auto& c : w.clients) CHECK(safety_code(c, w.room) == code_before);
+
+  // Settings and a display name travel as Content like any message.
+  const ContentRoomSettings settings{"Night Shift Circle", "Tuesdays after handover",
+                                     "What is said in the circle stays in the circle", 1, 0, 0};
+  REQUIRE(await(alice->send(w.room, settings)));
+  REQUIRE(await(bob->send(w.room, ContentMemberProfile{"Dr Brightwater"})));
+
+  // Erin's keys as they are now, kept as someone holding on to them would.
+  erin.close();
+  const auto kept = w.tmp.path() / "erin-kept";
+  std::filesystem::copy(erin.dir, kept, std::filesystem::copy_options::recursive);
+  erin.open();
+  REQUIRE(await(erin->start()));
+
+  // Alice removes Erin while Bob writes: whatever Bob encrypted before he
+  // learned of the removal goes out again for the new epoch.
+  auto racing = bob->send_text(w.room, "bob: written while erin was being removed");
+  auto removed = await(alice->remove_member(w.room, "erin"));
+  INFO(why(removed));
+  REQUIRE(removed);
+  auto raced = await(std::move(racing));
+  INFO(why(raced));
+  REQUIRE(raced);
+  REQUIRE(collect(*erin, erin.seen, [](const Seen& s) { return s.count_events<RoomLeft>() >= 1; }));
+  const std::string after = "carol: now that erin has gone, one more thing";
+  REQUIRE(await(carol->send_text(w.room, after)));
+  REQUIRE(collect(*dave, dave.seen, [&](const Seen& s) {
+    return saw_text(s, w.room, after) && saw_text(s, w.room, "bob: written while erin was being removed");
+  }));
+  collect_for(*erin, erin.seen, 500ms);
+  CHECK_FALSE(saw_text(erin.seen, w.room, after));
+  const auto code_after = safety_code(alice, w.room);
+  CHECK(code_after != code_before);
+  for (std::size_t i = 0; i < 4; ++i) CHECK(safety_code(w.clients[i], w.room) == code_after);
+  const auto after_epoch = epoch_of(alice, w.room);
+
+  for (auto& c : w.clients) c.close();
+  const auto relay_logs = w.relay->logs();
+  w.relay->kill();
+
+  // The keys Erin kept open nothing the room sent after her removal.
+  auto erins_store = SqliteStore::open(kept / kProfileDbName, kTestPassphrase, kTestKdf);
+  REQUIRE(erins_store);
+  auto seed = (*erins_store)->identity_seed();
+  REQUIRE(seed);
+  REQUIRE(*seed);
+  auto erins_key = crypto::ed25519_from_seed(**seed);
+  REQUIRE(erins_key);
+  auto saved = (*erins_store)->group_state(w.room);
+  REQUIRE(saved);
+  REQUIRE(*saved);
+  auto erins_group = RoomGroup::load(**saved, *erins_key);
+  REQUIRE(erins_group);
+  CHECK(erins_group->epoch() < after_epoch);
+  auto relay_db = store::Database::open(w.relay->data_dir() / "relay.sqlite3", {store::OpenMode::ReadOnly, 5000, {}});
+  REQUIRE(relay_db);
+  auto rows = relay_db->prepare("SELECT epoch, payload FROM envelopes WHERE kind = 1 ORDER BY seq");
+  REQUIRE(rows);
+  std::size_t newer = 0;
+  while (true) {
+    auto step = rows->step();
+    REQUIRE(step);
+    if (*step == store::Step::Done) break;
+    if (static_cast<std::uint64_t>(rows->column_int64(0)) <= erins_group->epoch()) continue;
+    ++newer;
+    auto opened = erins_group->decrypt(rows->column_blob(1));
+    REQUIRE_FALSE(opened);
+    CHECK(opened.error() == mls::Error::WrongEpoch);
+  }
+  CHECK(newer >= 2);  // Bob's raced line (at least re-sent) and Carol's
+
+  // Byte for byte: no text, room name, topic, display name or agreement in
+  // the relay's files or logs, nor in any client's files.
+  std::vector<std::string> secrets = lines;
+  secrets.insert(secrets.end(), {after, "bob: written while erin was being removed", settings.name, settings.topic,
+                                 settings.agreement_text, "Dr Brightwater"});
+  INFO("relay log bytes: " << relay_logs.size());
+  CHECK(leaks(files_under(w.relay->data_dir()), secrets, relay_logs, "relay logs").empty());
+  for (auto& c : w.clients) {
+    const auto found = leaks(files_under(c.dir), secrets);
+    INFO(c.dir.filename().string() << ": " << found.size() << " leaks, first: " << (found.empty() ? "" : found[0]));
+    CHECK(found.empty());
+  }
+}
+
+TEST_CASE("integration: a member offline across three epochs catches up and reads everything",
+          "[integration][client][mls]") {
+  World w(3);
+  auto& alice = w.clients[0];
+  auto& bob = w.clients[1];
+  auto& carol = w.clients[2];
+  carol.close();
+  const auto start_epoch = epoch_of(alice, w.room);
+  std::vector<std::string> lines;
+  for (int k = 0; k < 3; ++k) {
+    lines.push_back("epoch " + std::to_string(start_epoch + static_cast<std::uint64_t>(k)) + " from alice");
+    REQUIRE(await(alice->send_text(w.room, lines.back())));
+    auto refreshed = await(bob->refresh_keys(w.room));  // a commit with a path: the next epoch
+    INFO(why(refreshed));
+    REQUIRE(refreshed);
+  }
+  lines.push_back("and the last one");
+  REQUIRE(await(alice->send_text(w.room, lines.back())));
+  REQUIRE(collect(*alice, alice.seen, [](const Seen& s) { return s.count_events<RosterChanged>() >= 3; }));
+  CHECK(epoch_of(alice, w.room) == start_epoch + 3);
+
+  carol.open();
+  REQUIRE(await(carol->start()));
+  REQUIRE(collect(*carol, carol.seen, [&](const Seen& s) { return texts_in(s, w.room).size() >= lines.size(); }));
+  CHECK(texts_in(carol.seen, w.room) == lines);
+  CHECK(carol.seen.count_events<DecryptionFailed>() == 0);
+  CHECK(epoch_of(carol, w.room) == start_epoch + 3);
+  CHECK(safety_code(carol, w.room) == safety_code(alice, w.room));
+}
+
+TEST_CASE("integration: two commits at the same moment: one wins, the other is rebuilt on top",
+          "[integration][client][mls]") {
+  World w(3);
+  auto& alice = w.clients[0];
+  auto& bob = w.clients[1];
+  auto& carol = w.clients[2];
+  const auto start_epoch = epoch_of(alice, w.room);
+  for (int round = 0; round < 3; ++round) {
+    auto a = alice->refresh_keys(w.room);
+    auto b = bob->refresh_keys(w.room);
+    auto ra = await(std::move(a));
+    auto rb = await(std::move(b));
+    INFO("round " << round << ": alice " << why(ra) << ", bob " << why(rb));
+    REQUIRE(ra);
+    REQUIRE(rb);
+    CHECK(ra->v != rb->v);
+  }
+  const auto want = start_epoch + 6;
+  REQUIRE(collect(*carol, carol.seen, [](const Seen& s) { return s.count_events<RosterChanged>() >= 6; }));
+  for (auto& c : w.clients) CHECK(epoch_of(c, w.room) == want);
+  const auto code = safety_code(alice, w.room);
+  for (auto& c : w.clients) CHECK(safety_code(c, w.room) == code);
+  // And the room still reads.
+  REQUIRE(await(carol->send_text(w.room, "still one room")));
+  REQUIRE(collect(*bob, bob.seen, [&](const Seen& s) { return saw_text(s, w.room, "still one room"); }));
+}
+
+TEST_CASE("integration: a member leaves: another member commits it and the leaver reads nothing after",
+          "[integration][client][mls]") {
+  World w(3);
+  auto& alice = w.clients[0];
+  auto& bob = w.clients[1];
+  auto& carol = w.clients[2];
+  auto left = await(carol->leave_room(w.room));
+  INFO(why(left));
+  REQUIRE(left);
+  REQUIRE(collect(*carol, carol.seen, [](const Seen& s) { return s.count_events<RoomLeft>() >= 1; }));
+  REQUIRE(collect(*bob, bob.seen, [](const Seen& s) { return s.count_events<LeaveRequested>() >= 1; }));
+  auto members = await(alice->members(w.room));
+  REQUIRE(members);
+  CHECK(members->size() == 2);
+  REQUIRE(await(bob->send_text(w.room, "after carol left")));
+  REQUIRE(collect(*alice, alice.seen, [&](const Seen& s) { return saw_text(s, w.room, "after carol left"); }));
+  collect_for(*carol, carol.seen, 300ms);
+  CHECK_FALSE(saw_text(carol.seen, w.room, "after carol left"));
+  // The only facilitator cannot leave a room with others in it.
+  auto refused = await(alice->leave_room(w.room));
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == ClientCode::InvalidArgument);
+}
