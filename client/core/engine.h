@@ -57,6 +57,17 @@ inline constexpr std::int64_t kIdleTimeoutMs = 60'000;
 /// (RateLimited, Internal, ShuttingDown, no answer in time).
 inline constexpr std::int64_t kSendRetryDelayMs = 1'000;
 
+/// A member refreshes its own keys in a room (a commit with a path) at
+/// least this often and after this many messages sent (DESIGN.md §5: post-
+/// compromise security needs fresh leaf keys).
+inline constexpr std::chrono::milliseconds kKeyRefreshInterval{7LL * 24 * 3600 * 1000};
+inline constexpr std::uint32_t kKeyRefreshMessages = 100;
+
+struct KeyRefreshPolicy {
+  std::chrono::milliseconds interval = kKeyRefreshInterval;
+  std::uint32_t messages = kKeyRefreshMessages;
+};
+
 struct EngineOptions {
   std::string client_name = "hearth-core";
   /// Keep reconnecting (with backoff) after a lost connection or a failed
@@ -74,6 +85,8 @@ struct EngineOptions {
   crypto::Argon2Params profile_kdf = kDefaultProfileKdf;
   /// How many KeyPackages to keep at the relay (key_packages.h).
   KeyPackagePolicy key_packages;
+  /// When to refresh our own keys in each room.
+  KeyRefreshPolicy key_refresh;
 };
 
 /// The safety number we share with another account (safety_number.h).

@@ -134,11 +134,22 @@ class Engine::Impl {
   asio::awaitable<ClientResult<Seq>> remove_member(RoomId room, std::string handle);
   asio::awaitable<ClientResult<Seq>> refresh_keys(RoomId room);
   asio::awaitable<ClientResult<Seq>> leave_room(RoomId room);
+  /// True once `done()` holds; false when it did not within request_timeout
+  /// or we went offline.
+  asio::awaitable<bool> wait_until(std::function<bool()> done);
   /// True once the held state is past `epoch` (or we were removed); false
   /// when it did not get there within request_timeout or we went offline.
   asio::awaitable<bool> wait_for_epoch_above(RoomId room, std::uint64_t epoch);
   /// Adopts our commit the relay accepted, unless its echo did already.
   void adopt_own_commit(const RoomId& room, Seq seq);
+  /// Our commit is in the room: the key-refresh clock starts again.
+  void own_commit_adopted(const RoomId& room);
+  /// Counts a sent message toward the next key refresh.
+  void note_sent(const RoomId& room);
+  /// Refreshes our keys in `room` if its record says it is due.
+  void refresh_if_due(const RoomId& room, KeyRefresh record);
+  /// refresh_if_due for every active room (after sync, then hourly).
+  void check_key_refreshes();
 
   void on_deliver(const wire::Deliver& d);
   /// Someone else's envelope through process_group (room_crypto.h).
@@ -213,7 +224,9 @@ class Engine::Impl {
     std::shared_ptr<RoomCommit> commit;
   };
   std::map<RoomId, OwnCommit> own_commits_;  // submitted, not yet adopted
-  std::map<EnvelopeId, std::int64_t> stale_since_;  // refused with StaleEpoch: re-encrypt once caught up
+  std::map<EnvelopeId, std::int64_t> stale_since_;
+  std::set<RoomId> refreshing_;  // a key refresh of ours is under way
+  std::int64_t next_refresh_check_ms_ = 0;  // refused with StaleEpoch: re-encrypt once caught up
   bool topping_up_ = false;
   std::vector<TopUpDone> top_up_done_;
   std::int64_t next_key_check_ms_ = 0;

@@ -229,6 +229,7 @@ void Engine::Impl::finish_send(const PendingSend& p, ClientResult<SendReceipt> r
   retry_at_.erase(p.envelope_id);
   stale_since_.erase(p.envelope_id);
   if (r) {
+    note_sent(p.room);
     emit(MessageSent{p.room, p.envelope_id, r->seq});
   } else {
     emit(SendFailed{p.room, p.envelope_id, r.error()});

@@ -81,25 +81,34 @@ asio::awaitable<ClientResult<RoomId>> Engine::Impl::create_room(std::uint64_t li
       !r) {
     co_return fail(store_error(r.error(), "room created, but cannot store it"));
   }
+  own_commit_adopted(room);  // fresh keys: the refresh clock starts
   groups_.insert_or_assign(room, std::move(*group));
   emit(RoomJoined{room, wire::Role::Facilitator});
   co_return room;
 }
 
-asio::awaitable<bool> Engine::Impl::wait_for_epoch_above(RoomId room, std::uint64_t epoch) {
-  // The winning commit reaches us as a Deliver push on this same thread;
-  // poll the held state until it moved on, bounded by the request timeout.
+asio::awaitable<bool> Engine::Impl::wait_until(std::function<bool()> done) {
+  // What we wait for (a push, another coroutine's answer) happens on this
+  // same thread: poll, bounded by the request timeout.
   const auto deadline = now_ms() + options_.request_timeout.count();
   asio::steady_timer timer(io_);
-  while (online_ && !stopping_ && now_ms() < deadline) {
-    auto g = group_of(room);
-    if (!g) co_return false;
-    if ((*g)->epoch() > epoch || (*g)->removed()) co_return true;
+  while (!done()) {
+    if (!online_ || stopping_ || now_ms() >= deadline) co_return false;
     timer.expires_after(kCatchUpPoll);
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  co_return false;
+  co_return true;
+}
+
+asio::awaitable<bool> Engine::Impl::wait_for_epoch_above(RoomId room, std::uint64_t epoch) {
+  std::function<bool()> moved_on = [this, room, epoch] {
+    auto g = group_of(room);
+    return !g || (*g)->epoch() > epoch || (*g)->removed();
+  };
+  const bool done = co_await wait_until(std::move(moved_on));
+  auto g = group_of(room);
+  co_return done && g.has_value();
 }
 
 void Engine::Impl::adopt_own_commit(const RoomId& room, Seq seq) {
@@ -125,7 +134,58 @@ void Engine::Impl::adopt_own_commit(const RoomId& room, Seq seq) {
   }
   const auto epoch = next.epoch();
   groups_.insert_or_assign(room, std::move(next));
+  own_commit_adopted(room);
   emit(RosterChanged{room, seq, profile_->account, pending.commit->roster, epoch});
+}
+
+void Engine::Impl::own_commit_adopted(const RoomId& room) {
+  // Every Hearth commit carries a path: our leaf's keys are fresh now.
+  if (auto w = store_->put_key_refresh(room, KeyRefresh{now_ms(), 0}); !w) {
+    store_failed(w.error(), "cannot record a key refresh");
+  }
+}
+
+void Engine::Impl::note_sent(const RoomId& room) {
+  auto record = store_->key_refresh(room);
+  if (!record) return store_failed(record.error(), "cannot read a room's key refresh");
+  if (record->refreshed_ms == 0) record->refreshed_ms = now_ms();
+  ++record->sent;
+  if (auto w = store_->put_key_refresh(room, *record); !w) return store_failed(w.error(), "cannot record a sent message");
+  refresh_if_due(room, *record);
+}
+
+void Engine::Impl::refresh_if_due(const RoomId& room, KeyRefresh record) {
+  const auto& policy = options_.key_refresh;
+  const bool due = record.sent >= policy.messages || now_ms() - record.refreshed_ms >= policy.interval.count();
+  if (!due || !online_ || refreshing_.contains(room) || own_commits_.contains(room)) return;
+  refreshing_.insert(room);
+  asio::co_spawn(io_, refresh_keys(room), [this, room](std::exception_ptr e, ClientResult<Seq> r) {
+    refreshing_.erase(room);
+    if (e) return emit(ErrorEvent{ClientError{ClientCode::Protocol, "a key refresh failed unexpectedly"}});
+    if (!r && r.error().code != ClientCode::Disconnected && r.error().code != ClientCode::Stopped) {
+      emit(ErrorEvent{ClientError{r.error().code, "could not refresh our keys: " + r.error().describe(), r.error().relay}});
+    }
+  });
+}
+
+void Engine::Impl::check_key_refreshes() {
+  next_refresh_check_ms_ = now_ms() + kKeyPackageCheckInterval.count();
+  auto rooms = store_->rooms();
+  if (!rooms) return store_failed(rooms.error(), "cannot read rooms");
+  for (const auto& r : *rooms) {
+    if (r.status != RoomStatus::Active) continue;
+    if (auto g = group_of(r.room); !g || (*g)->removed()) continue;
+    auto record = store_->key_refresh(r.room);
+    if (!record) return store_failed(record.error(), "cannot read a room's key refresh");
+    if (record->refreshed_ms == 0) {
+      // First look (a room from before this was recorded): the clock starts now.
+      if (auto w = store_->put_key_refresh(r.room, KeyRefresh{now_ms(), record->sent}); !w) {
+        return store_failed(w.error(), "cannot record a key refresh");
+      }
+      continue;
+    }
+    refresh_if_due(r.room, *record);
+  }
 }
 
 asio::awaitable<ClientResult<Seq>> Engine::Impl::submit_commit(RoomId room, BuildCommit build) {
@@ -134,12 +194,15 @@ asio::awaitable<ClientResult<Seq>> Engine::Impl::submit_commit(RoomId room, Buil
   }
   ClientError last{ClientCode::Refused, "the room's epoch kept changing"};
   for (int attempt = 0; attempt <= kMaxEpochRetries; ++attempt) {
+    if (own_commits_.contains(room)) {
+      // One change of ours at a time per room: this one builds on the other.
+      std::function<bool()> settled = [this, room] { return !own_commits_.contains(room); };
+      const bool free = co_await wait_until(std::move(settled));
+      if (!free) co_return fail(ClientError{ClientCode::Timeout, "another change of this room is still on its way"});
+    }
     auto g = group_of(room);
     if (!g) co_return fail(g.error());
     if ((*g)->removed()) co_return fail(ClientError{ClientCode::InvalidArgument, "no longer a member of this room"});
-    if (own_commits_.contains(room)) {
-      co_return fail(ClientError{ClientCode::InvalidArgument, "another change of this room is on its way"});
-    }
     auto built = build(**g);
     if (!built) co_return fail(built.error());
     const std::uint64_t epoch = (*g)->epoch();
@@ -345,10 +408,13 @@ GroupEffects Engine::Impl::open_own(const wire::Deliver& d) {
   fx.write.group_state = next.save();
   fx.events.emplace_back(RosterChanged{d.room, d.seq, d.sender, pending.commit->roster, next.epoch()});
   fx.group.emplace(std::move(next));
+  fx.own_commit = true;
   return fx;
 }
 
 void Engine::Impl::finish_delivery(const wire::Deliver& d, GroupEffects& fx) {
+  if (fx.own_commit) own_commit_adopted(d.room);
+  if (d.kind == wire::EnvelopeKind::Welcome && fx.group) own_commit_adopted(d.room);  // joined with fresh keys
   if (fx.removed) {
     if (auto w = store_->remove_group_state(d.room); !w) store_failed(w.error(), "cannot delete a room's group state");
   }

@@ -276,6 +276,7 @@ void Engine::Impl::on_sync_ok(const wire::SyncOk& ok) {
   start_waiters_.clear();
   resend_outbox();
   top_up_key_packages();
+  check_key_refreshes();
 }
 
 void Engine::Impl::on_room_closed(const RoomId& room) {
@@ -335,6 +336,7 @@ asio::awaitable<void> Engine::Impl::tick_loop() {
     }
     if (!retry_at_.empty()) resend_outbox();
     if (now >= next_key_check_ms_) top_up_key_packages();
+    if (now >= next_refresh_check_ms_) check_key_refreshes();
   }
 }
 

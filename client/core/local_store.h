@@ -107,6 +107,15 @@ struct StoredKeyPackage {
   friend bool operator==(const StoredKeyPackage&, const StoredKeyPackage&) = default;
 };
 
+/// When this device last refreshed its own keys in a room (a commit of ours
+/// with a path) and how many messages it sent since: the engine commits
+/// again when either passes its bound (EngineOptions::key_refresh).
+struct KeyRefresh {
+  std::int64_t refreshed_ms = 0;  // 0 = not yet known (set when first looked at)
+  std::uint32_t sent = 0;
+  friend bool operator==(const KeyRefresh&, const KeyRefresh&) = default;
+};
+
 class LocalStore {
  public:
   virtual ~LocalStore() = default;
@@ -180,6 +189,11 @@ class LocalStore {
   [[nodiscard]] virtual StoreResult<void> put_group_state(const RoomId& room, BytesView state) = 0;
   /// Removing a state that is not there is not an error.
   [[nodiscard]] virtual StoreResult<void> remove_group_state(const RoomId& room) = 0;
+
+  // ---- own key refreshes, one record per room ----
+  /// A room never recorded reads as KeyRefresh{}.
+  [[nodiscard]] virtual StoreResult<KeyRefresh> key_refresh(const RoomId& room) = 0;
+  [[nodiscard]] virtual StoreResult<void> put_key_refresh(const RoomId& room, const KeyRefresh& r) = 0;
 
   // ---- pinned identity keys ----
   [[nodiscard]] virtual StoreResult<std::optional<PinnedKey>> pinned_key(const AccountId& account) = 0;

@@ -165,4 +165,14 @@ StoreResult<void> MemoryStore::remove_group_state(const RoomId& room) {
   return {};
 }
 
+StoreResult<KeyRefresh> MemoryStore::key_refresh(const RoomId& room) {
+  auto it = key_refreshes_.find(room);
+  return it == key_refreshes_.end() ? KeyRefresh{} : it->second;
+}
+
+StoreResult<void> MemoryStore::put_key_refresh(const RoomId& room, const KeyRefresh& r) {
+  key_refreshes_.insert_or_assign(room, r);
+  return {};
+}
+
 }  // namespace hearth::client

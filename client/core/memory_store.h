@@ -36,6 +36,8 @@ class MemoryStore final : public LocalStore {
   [[nodiscard]] StoreResult<std::optional<Bytes>> group_state(const RoomId& room) override;
   [[nodiscard]] StoreResult<void> put_group_state(const RoomId& room, BytesView state) override;
   [[nodiscard]] StoreResult<void> remove_group_state(const RoomId& room) override;
+  [[nodiscard]] StoreResult<KeyRefresh> key_refresh(const RoomId& room) override;
+  [[nodiscard]] StoreResult<void> put_key_refresh(const RoomId& room, const KeyRefresh& r) override;
   [[nodiscard]] StoreResult<std::optional<PinnedKey>> pinned_key(const AccountId& account) override;
   [[nodiscard]] StoreResult<void> put_pinned_key(const PinnedKey& pin) override;
 
@@ -49,6 +51,7 @@ class MemoryStore final : public LocalStore {
   std::map<Bytes, StoredKeyPackage> key_packages_;  // by ref
   std::map<AccountId, PinnedKey> pins_;
   std::map<RoomId, Bytes> group_states_;
+  std::map<RoomId, KeyRefresh> key_refreshes_;
 };
 
 }  // namespace hearth::client

@@ -46,6 +46,8 @@ struct GroupEffects {
   bool removed = false;
   /// A member asked to leave (its proposal is cached in `group`).
   std::optional<AccountId> leave_from;
+  /// Our own commit, adopted from its echo (the engine sets it).
+  bool own_commit = false;
   /// Members whose identity keys this envelope showed us first (a Welcome's
   /// whole room, a commit's joiners), to check against our pins.
   std::vector<std::pair<AccountId, Bytes>> seen_keys;

@@ -189,7 +189,11 @@ MlsResult<RoomCommit> RoomGroup::add(const std::vector<wire::KeyPackageOk>& pack
     joiners.emplace_back(kp->ref, p.account);
     kps.push_back(std::move(kp->key_package));
   }
-  auto pending = state_.add(kps, rng, env_at(now_s));
+  // With a path, as every Hearth commit: the committer's keys are fresh too.
+  mls::CommitOptions options;
+  for (auto& kp : kps) options.proposals.push_back(mls::Proposal{mls::Add{std::move(kp)}});
+  options.force_path = true;
+  auto pending = state_.commit(options, rng, env_at(now_s));
   if (!pending) return fail(pending.error());
   RoomGroup next(std::move(pending->next));
   return to_room_commit(*this, std::move(*pending), joiners, std::move(next));

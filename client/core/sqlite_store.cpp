@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "client/core/sqlite_store.h"
 
+#include <algorithm>
 #include <array>
 #include <limits>
 
@@ -17,7 +18,7 @@ using store::Statement;
 using store::Step;
 using store::StoreCode;
 
-constexpr std::array<store::Migration, 6> kMigrations{{
+constexpr std::array<store::Migration, 7> kMigrations{{
     {1, R"sql(
 CREATE TABLE identity (
   id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -106,6 +107,15 @@ CREATE TABLE group_states (
     {6, R"sql(
 ALTER TABLE outbox ADD COLUMN cipher_epoch INTEGER;
 ALTER TABLE outbox ADD COLUMN ciphertext BLOB;
+)sql"},
+    // Version 7: when we last refreshed our keys in each room, and how many
+    // messages we sent since (no content: counts and a time).
+    {7, R"sql(
+CREATE TABLE key_refreshes (
+  room_id BLOB PRIMARY KEY,
+  refreshed_ms INTEGER NOT NULL,
+  sent INTEGER NOT NULL
+) WITHOUT ROWID;
 )sql"},
 }};
 static_assert(kMigrations.size() == kProfileSchemaVersion);
@@ -704,6 +714,25 @@ StoreResult<void> SqliteStore::remove_group_state(const RoomId& room) {
   auto st = db_.prepare("DELETE FROM group_states WHERE room_id = ?1");
   if (!st) return err<void>(st.error());
   if (auto r = st->bind_blob(1, room.v); !r) return r;
+  return st->run();
+}
+
+StoreResult<KeyRefresh> SqliteStore::key_refresh(const RoomId& room) {
+  auto st = db_.prepare("SELECT refreshed_ms, sent FROM key_refreshes WHERE room_id = ?1");
+  if (!st) return err<KeyRefresh>(st.error());
+  if (auto r = st->bind_blob(1, room.v); !r) return err<KeyRefresh>(r.error());
+  auto s = st->step();
+  if (!s) return err<KeyRefresh>(s.error());
+  if (*s == Step::Done) return KeyRefresh{};
+  return KeyRefresh{st->column_int64(0), static_cast<std::uint32_t>(std::clamp<std::int64_t>(st->column_int64(1), 0, std::numeric_limits<std::uint32_t>::max()))};
+}
+
+StoreResult<void> SqliteStore::put_key_refresh(const RoomId& room, const KeyRefresh& r) {
+  auto st = db_.prepare("INSERT OR REPLACE INTO key_refreshes(room_id, refreshed_ms, sent) VALUES (?1, ?2, ?3)");
+  if (!st) return err<void>(st.error());
+  Binder b{*st};
+  b.blob(room.v).i64(r.refreshed_ms).i64(r.sent);
+  if (!b.result) return b.result;
   return st->run();
 }
 

@@ -109,7 +109,7 @@ struct Setup {
     return d;
   }
 
-  std::unique_ptr<Engine> engine(bool reconnect = true, const Clock* clock = nullptr) {
+  std::unique_ptr<Engine> engine(bool reconnect = true, const Clock* clock = nullptr, KeyRefreshPolicy refresh = {}) {
     auto store = std::make_unique<MemoryStore>();
     REQUIRE(store->save_profile(ProfileInfo{"fake", 1, Bytes(32, 1), kSelf, "dr-a"}));
     REQUIRE(store->save_identity_seed(crypto::ed25519_seed(key).view()));
@@ -121,6 +121,7 @@ struct Setup {
     o.connect_timeout = 2s;
     o.request_timeout = 5s;
     o.clock = clock;
+    o.key_refresh = refresh;
     return std::make_unique<Engine>(std::move(store), o);
   }
 };
@@ -620,4 +621,47 @@ TEST_CASE("engine keys: a stock below the low-water mark is refilled, a refusal 
   CHECK(saw_error);
   // The engine keeps serving: a send still goes through.
   CHECK(get(e->send_text(kRoom, "still here")));
+}
+
+TEST_CASE("engine keys: after kKeyRefreshMessages sends our keys are refreshed with a commit the room applies",
+          "[client][session]") {
+  Setup s;
+  auto e = s.engine(true, nullptr, KeyRefreshPolicy{kKeyRefreshInterval, 3});
+  REQUIRE(get(e->start()));
+  for (int i = 0; i < 2; ++i) REQUIRE(get(e->send_text(kRoom, "m" + std::to_string(i))));
+  std::this_thread::sleep_for(200ms);
+  CHECK(s.relay.bundles().empty());  // not yet
+  REQUIRE(get(e->send_text(kRoom, "third")));
+  REQUIRE(eventually([&] { return s.relay.bundles().size() == 1; }));
+  const auto bundle = s.relay.bundles()[0];
+  CHECK(bundle.epoch.v == 1);
+  CHECK(bundle.welcomes.empty());
+  // A commit with a path the peer accepts: the room moves on together.
+  auto change = s.peer->apply(bundle.handshake, kNowS);
+  REQUIRE(change);
+  CHECK(change->committer == kSelf);
+  CHECK(change->roster.empty());
+  REQUIRE(eventually([&] { return get(e->rooms())->at(0).epoch.v == 2; }));
+  CHECK(get(e->safety_code(kRoom)).value() == change->next.safety_code());
+  // The count starts again.
+  REQUIRE(get(e->send_text(kRoom, "after")));
+  std::this_thread::sleep_for(200ms);
+  CHECK(s.relay.bundles().size() == 1);
+  e->stop();
+}
+
+TEST_CASE("engine keys: a room whose keys are older than the refresh interval gets a commit", "[client][session]") {
+  Setup s;
+  ManualClock clock;
+  clock.set_ms(1'000'000);
+  auto e = s.engine(true, &clock, KeyRefreshPolicy{std::chrono::hours(2), kKeyRefreshMessages});
+  REQUIRE(get(e->start()));
+  std::this_thread::sleep_for(200ms);
+  CHECK(s.relay.bundles().empty());  // the clock starts at the first look
+  clock.advance_ms(2 * 3'600'000);
+  REQUIRE(eventually([&] { return s.relay.bundles().size() == 1; }));
+  auto change = s.peer->apply(s.relay.bundles()[0].handshake, kNowS);
+  REQUIRE(change);
+  CHECK(change->committer == kSelf);
+  e->stop();
 }

@@ -111,6 +111,11 @@ class FakeRelay {
     std::lock_guard lock(mutex_);
     if (!key_packages_.empty()) key_packages_.erase(key_packages_.begin());
   }
+  /// Bundles the engine submitted (accepted on the current epoch, which then moves on).
+  [[nodiscard]] std::vector<wire::SubmitBundle> bundles() const {
+    std::lock_guard lock(mutex_);
+    return bundles_;
+  }
   [[nodiscard]] std::vector<wire::SendEnvelope> sends() const {
     std::lock_guard lock(mutex_);
     return sends_;
@@ -187,6 +192,11 @@ class FakeRelay {
       auto it = seq_of_.find(send->envelope_id);
       if (it == seq_of_.end()) it = seq_of_.emplace(send->envelope_id, next_seq_++).first;
       answer(t, id, wire::SendOk{send->room, Seq{it->second}});
+    } else if (const auto* bundle = std::get_if<wire::SubmitBundle>(&f.body)) {
+      bundles_.push_back(*bundle);
+      if (bundle->epoch.v != epoch) return error(t, id, wire::ErrorCode::EpochConflict);
+      ++epoch;
+      answer(t, id, wire::BundleOk{Seq{next_seq_++}, Epoch{epoch}});
     } else if (std::get_if<wire::GetRoster>(&f.body)) {
       if (silent) return;
       answer(t, id, wire::Roster{room_, Epoch{epoch}, {wire::Member{account_, "dr-a", wire::Role::Member}}});
@@ -231,6 +241,7 @@ class FakeRelay {
   std::map<EnvelopeId, std::uint64_t> seq_of_;
   std::vector<wire::Ack> acks_;
   std::vector<wire::SendEnvelope> sends_;
+  std::vector<wire::SubmitBundle> bundles_;
   std::vector<Bytes> key_packages_;
   std::optional<Bytes> last_resort_;
 };

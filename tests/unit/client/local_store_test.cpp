@@ -148,9 +148,11 @@ TEST_CASE("sqlite store: outbox, cursors and identity survive closing and reopen
     REQUIRE((*s)->save_identity_seed(Bytes(32, 9)));
     REQUIRE((*s)->outbox_add(p));
     REQUIRE((*s)->store_delivery(deliver(room(1), 3, "x"), active(room(1), 3)));
+    REQUIRE((*s)->put_key_refresh(room(1), KeyRefresh{77, 4}));
   }
   auto s = SqliteStore::open(file, test::kTestPassphrase, test::kTestKdf);
   REQUIRE(s);
+  CHECK((*s)->key_refresh(room(1)).value() == KeyRefresh{77, 4});
   auto all = (*s)->outbox().value();
   REQUIRE(all.size() == 1);
   CHECK(all[0] == p);
@@ -445,6 +447,19 @@ TEMPLATE_TEST_CASE("local store: a pinned identity key is read back and replaced
   REQUIRE(s->put_pinned_key(accepted));
   CHECK(s->pinned_key(bob).value() == accepted);
   CHECK_FALSE(s->pinned_key(AccountId{Bytes(16, 0xc0)}).value());
+}
+
+TEMPLATE_TEST_CASE("local store: a room's key refresh record reads back per room, empty until written",
+                   "[client][store]", MemoryFactory, SqliteFactory) {
+  TestType f;
+  auto s = f.make();
+  CHECK(s->key_refresh(room(1)).value() == KeyRefresh{});
+  REQUIRE(s->put_key_refresh(room(1), KeyRefresh{1'000, 3}));
+  REQUIRE(s->put_key_refresh(room(2), KeyRefresh{2'000, 0}));
+  CHECK(s->key_refresh(room(1)).value() == KeyRefresh{1'000, 3});
+  CHECK(s->key_refresh(room(2)).value() == KeyRefresh{2'000, 0});
+  REQUIRE(s->put_key_refresh(room(1), KeyRefresh{5'000, 0}));
+  CHECK(s->key_refresh(room(1)).value() == KeyRefresh{5'000, 0});
 }
 
 TEMPLATE_TEST_CASE("local store: a room's group state is replaced and removed whole", "[client][store]",
