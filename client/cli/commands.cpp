@@ -410,7 +410,47 @@ Exit cmd_remove(const Globals& g, const std::string& room, const std::string& ha
 }
 
 Exit cmd_leave(const Globals& g, const std::string& room) {
-  return membership(g, room, "left", [](Engine& e, RoomId r) { return e.leave_room(std::move(r)); });
+  return membership(g, room, "leave_requested", [](Engine& e, RoomId r) { return e.leave_room(std::move(r)); });
+}
+
+Exit cmd_refresh_keys(const Globals& g, const std::string& room) {
+  return membership(g, room, "keys_refreshed", [](Engine& e, RoomId r) { return e.refresh_keys(std::move(r)); });
+}
+
+Exit cmd_safety_code(const Globals& g, const std::string& room_hex) {
+  Session s(g, false);
+  if (!s.ok()) return s.failed_exit();
+  auto room = parse_room(room_hex);
+  if (!room) return s.out().usage("--room takes 32 to 128 hex digits");
+  auto code = s.wait_for(s.engine().safety_code(*room));
+  if (!code) return s.out().error(code.error());
+  auto rooms = s.wait_for(s.engine().rooms());
+  std::uint64_t epoch = 0;
+  if (rooms) {
+    for (const auto& r : *rooms) {
+      if (r.room == *room) epoch = r.epoch.v;
+    }
+  }
+  s.out().emit(json{{"type", "safety_code"}, {"room", room->hex()}, {"epoch", epoch}, {"code", *code}},
+               "safety code of this room at epoch " + std::to_string(epoch) + ":\n  " + *code +
+                   "\neveryone in the room on this epoch sees the same digits");
+  return Exit::Ok;
+}
+
+Exit cmd_members(const Globals& g, const std::string& room_hex) {
+  Session s(g, false);
+  if (!s.ok()) return s.failed_exit();
+  auto room = parse_room(room_hex);
+  if (!room) return s.out().usage("--room takes 32 to 128 hex digits");
+  auto members = s.wait_for(s.engine().members(*room));
+  if (!members) return s.out().error(members.error());
+  for (const auto& m : *members) {
+    const char* role = m.facilitator ? "facilitator" : "member";
+    s.out().emit(json{{"type", "member"}, {"room", room->hex()}, {"account", m.account.hex()}, {"leaf", m.leaf.v},
+                      {"role", role}},
+                 m.account.hex().substr(0, 8) + "  " + role);
+  }
+  return Exit::Ok;
 }
 
 Exit cmd_close_room(const Globals& g, const std::string& room_hex) {
@@ -426,11 +466,15 @@ Exit cmd_close_room(const Globals& g, const std::string& room_hex) {
 }
 
 Exit cmd_send(const Globals& g, const std::string& room_hex, const std::string& text) {
+  if (!valid_utf8(text)) return Output(g.json).usage("the message is not valid UTF-8");
+  return cmd_send_content(g, room_hex, client::ContentText{text, std::nullopt});
+}
+
+Exit cmd_send_content(const Globals& g, const std::string& room_hex, const client::ContentBody& body) {
   Session s(g, false);
   if (!s.ok()) return s.failed_exit();
   auto room = parse_room(room_hex);
   if (!room) return s.out().usage("--room takes 32 to 128 hex digits");
-  if (!valid_utf8(text)) return s.out().usage("the message is not valid UTF-8");
   auto rooms = s.wait_for(s.engine().rooms());
   if (!rooms) return s.out().error(rooms.error());
   const bool known = std::any_of(rooms->begin(), rooms->end(), [&](const client::RoomRecord& r) {
@@ -440,7 +484,7 @@ Exit cmd_send(const Globals& g, const std::string& room_hex, const std::string& 
   if (known) {
     // Into the outbox first (durably), then connect: if the relay cannot be
     // reached, the message is kept and the next sync or tail sends it.
-    auto sending = s.engine().send_text(*room, text);
+    auto sending = s.engine().send(*room, body);
     // Requests run in order on the engine's thread: once this answers, the
     // send was queued or refused.
     (void)s.wait_for(s.engine().outbox());
@@ -457,7 +501,7 @@ Exit cmd_send(const Globals& g, const std::string& room_hex, const std::string& 
   } else {
     // A room we were added to since the last sync: learn about it first.
     if (auto e = s.start()) return *e;
-    r = s.wait_for(s.engine().send_text(*room, text));
+    r = s.wait_for(s.engine().send(*room, body));
   }
   if (!r) return s.out().error(r.error());
   s.out().emit(json{{"type", "sent"}, {"room", room->hex()}, {"seq", r->seq.v}, {"envelope_id", r->envelope_id.hex()}},

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "client/cli/output.h"
+#include "client/core/content.h"
 
 namespace hearth::cli {
 
@@ -32,6 +33,13 @@ struct Globals {
 [[nodiscard]] Exit cmd_leave(const Globals& g, const std::string& room);
 [[nodiscard]] Exit cmd_close_room(const Globals& g, const std::string& room);
 [[nodiscard]] Exit cmd_send(const Globals& g, const std::string& room, const std::string& text);
+/// Sends any Content kind (settings, profile, agreement, ...), as cmd_send does a text.
+[[nodiscard]] Exit cmd_send_content(const Globals& g, const std::string& room, const client::ContentBody& body);
+[[nodiscard]] Exit cmd_refresh_keys(const Globals& g, const std::string& room);
+/// This epoch's safety code (offline).
+[[nodiscard]] Exit cmd_safety_code(const Globals& g, const std::string& room);
+/// The room's members as this device's group state holds them (offline).
+[[nodiscard]] Exit cmd_members(const Globals& g, const std::string& room);
 /// Follows rooms: prints messages (backlog first, then live) until
 /// interrupted, `count` messages were printed, or `--timeout` passed.
 [[nodiscard]] Exit cmd_tail(const Globals& g, const std::optional<std::string>& room, std::optional<std::size_t> count);

@@ -3,7 +3,9 @@
 // scripts. One JSON object per line with --json.
 #include <CLI/CLI.hpp>
 
+#include <fstream>
 #include <iostream>
+#include <iterator>
 
 #include "client/cli/commands.h"
 
@@ -106,6 +108,38 @@ int main(int argc, char** argv) {
   history->add_option("--room", room, "Room id (hex)")->required();
   history->add_option("--limit", limit, "At most this many")->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
 
+  auto* refresh = app.add_subcommand("refresh-keys", "Refresh your keys in a room now (a commit with a path)");
+  refresh->add_option("--room", room, "Room id (hex)")->required();
+  auto* code_cmd = app.add_subcommand("safety-code", "Print the room's safety code for this epoch (offline)");
+  code_cmd->add_option("--room", room, "Room id (hex)")->required();
+  auto* members = app.add_subcommand("members", "List the room's members as your keys hold them (offline)");
+  members->add_option("--room", room, "Room id (hex)")->required();
+
+  hearth::client::ContentRoomSettings settings_body;
+  std::string agreement_file;
+  std::uint64_t disappearing_s = 0;
+  auto* settings = app.add_subcommand("settings",
+                                      "Set the room's name, topic, agreement and timers (facilitators; replaces them whole)");
+  settings->add_option("--room", room, "Room id (hex)")->required();
+  settings->add_option("--name", settings_body.name, "The room's name (members see it; the relay never does)");
+  settings->add_option("--topic", settings_body.topic, "The room's topic");
+  settings->add_option("--agreement-file", agreement_file, "A UTF-8 file with the agreement members accept");
+  settings->add_option("--agreement-version", settings_body.agreement_version,
+                       "Raise it when the agreement changes: everyone accepts it again");
+  settings->add_option("--disappearing-s", disappearing_s, "Messages disappear this many seconds after they arrive (0 = never)");
+  settings->add_option("--lifetime-days", lifetime_days, "How long the relay keeps messages (0 = relay default)")
+      ->check(CLI::Range(0, 3650));
+
+  hearth::client::ContentMemberProfile profile_body;
+  auto* profile_cmd = app.add_subcommand("profile", "Set your display name in a room (empty: your handle)");
+  profile_cmd->add_option("--room", room, "Room id (hex)")->required();
+  profile_cmd->add_option("--display-name", profile_body.display_name, "The name the room shows for you")->required();
+
+  hearth::client::ContentAgreementAccepted accepted_body;
+  auto* accept_agreement = app.add_subcommand("accept-agreement", "Accept the room's agreement (its current version)");
+  accept_agreement->add_option("--room", room, "Room id (hex)")->required();
+  accept_agreement->add_option("--version", accepted_body.version, "The agreement version you read")->required();
+
   std::string digits;
   auto* safety = app.add_subcommand("safety-number", "Print your safety number with a person, to compare with theirs");
   safety->add_option("--handle", handle, "Their handle")->required();
@@ -148,6 +182,23 @@ int main(int argc, char** argv) {
   else if (*add) code = cmd_add(g, room, handle);
   else if (*remove) code = cmd_remove(g, room, handle);
   else if (*leave) code = cmd_leave(g, room);
+  else if (*refresh) code = cmd_refresh_keys(g, room);
+  else if (*code_cmd) code = cmd_safety_code(g, room);
+  else if (*members) code = cmd_members(g, room);
+  else if (*settings) {
+    if (!agreement_file.empty()) {
+      std::ifstream in(agreement_file, std::ios::binary);
+      if (!in) {
+        std::cerr << "hearth-cli: cannot read " << agreement_file << std::endl;
+        return static_cast<int>(Exit::Usage);
+      }
+      settings_body.agreement_text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    settings_body.disappearing_ms = disappearing_s * 1000ULL;
+    settings_body.relay_lifetime_ms = lifetime_days * 24ULL * 3600ULL * 1000ULL;
+    code = cmd_send_content(g, room, settings_body);
+  } else if (*profile_cmd) code = cmd_send_content(g, room, profile_body);
+  else if (*accept_agreement) code = cmd_send_content(g, room, accepted_body);
   else if (*close) code = cmd_close_room(g, room);
   else if (*send) code = cmd_send(g, room, text);
   else if (*tail) {

@@ -139,6 +139,42 @@ TEST_CASE("integration: two users chat with hearth-cli, exit codes say what fail
   REQUIRE(roster.exit_code == 0);
   CHECK(json_lines(roster.out).size() == 2);
 
+  // Both hold the same group: the same members, the same safety code.
+  auto alice_code = alice({"safety-code", "--room", room});
+  auto bob_code = bob({"safety-code", "--room", room});
+  REQUIRE(alice_code.exit_code == 0);
+  REQUIRE(bob_code.exit_code == 0);
+  CHECK(json_lines(alice_code.out).back()["code"] == json_lines(bob_code.out).back()["code"]);
+  auto members = bob({"members", "--room", room});
+  REQUIRE(members.exit_code == 0);
+  CHECK(json_lines(members.out).size() == 2);
+
+  // Settings, a display name and an agreement acceptance travel as
+  // messages; every reader checks who may send which (conversation.h).
+  REQUIRE(alice({"settings", "--room", room, "--name", "Night Circle", "--topic", "after handover",
+                 "--agreement-version", "1"})
+              .exit_code == 0);
+  auto kinds = bob({"tail", "--room", room, "--count", "1"});
+  REQUIRE(kinds.exit_code == 0);
+  CHECK(json_lines(kinds.out).back()["kind"] == "room_settings");
+  CHECK(json_lines(kinds.out).back()["name"] == "Night Circle");
+  REQUIRE(bob({"profile", "--room", room, "--display-name", "Dr B"}).exit_code == 0);
+  REQUIRE(bob({"accept-agreement", "--room", room, "--version", "1"}).exit_code == 0);
+  auto shown = alice({"tail", "--room", room, "--count", "2"});
+  REQUIRE(shown.exit_code == 0);
+  const auto shown_lines = json_lines(shown.out);
+  REQUIRE(shown_lines.size() >= 2);
+  CHECK(shown_lines[shown_lines.size() - 2]["display_name"] == "Dr B");
+  CHECK(shown_lines.back()["kind"] == "agreement_accepted");
+  auto refreshed = bob({"refresh-keys", "--room", room});
+  REQUIRE(refreshed.exit_code == 0);
+  auto alice_after = alice({"sync", "--room", room});
+  REQUIRE(alice_after.exit_code == 0);
+  auto code_after = alice({"safety-code", "--room", room});
+  REQUIRE(code_after.exit_code == 0);
+  CHECK(json_lines(code_after.out).back()["code"] != json_lines(alice_code.out).back()["code"]);
+  CHECK(json_lines(code_after.out).back()["code"] == json_lines(bob({"safety-code", "--room", room}).out).back()["code"]);
+
   auto rooms = bob({"rooms"});
   REQUIRE(rooms.exit_code == 0);
   auto room_lines = json_lines(rooms.out);
