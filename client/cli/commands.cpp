@@ -266,6 +266,22 @@ bool print_event(Session& s, const client::Event& e, const std::optional<RoomId>
                      "* roster changed: " + (human.empty() ? std::string("keys refreshed") : human));
             return false;
           },
+          [&](const client::MessageRefused& r) {
+            if (room && r.room != *room) return false;
+            out.emit(json{{"type", "message_refused"}, {"room", r.room.hex()}, {"seq", r.seq.v}, {"sender", r.sender.hex()},
+                          {"kind", r.kind}, {"reason", r.reason}},
+                     "* a " + r.kind + " from " + s.handle_of(r.room, r.sender) + " (#" + std::to_string(r.seq.v) +
+                         ") has no effect: " + r.reason);
+            return false;
+          },
+          [&](const client::MessagesErased& r) {
+            if (room && r.room != *room) return false;
+            json seqs = json::array();
+            for (const auto& q : r.seqs) seqs.push_back(q.v);
+            out.emit(json{{"type", "messages_erased"}, {"room", r.room.hex()}, {"seqs", seqs}},
+                     "* " + std::to_string(r.seqs.size()) + " message(s) erased from this device");
+            return false;
+          },
           [&](const client::LeaveRequested& r) {
             if (room && r.room != *room) return false;
             out.emit(json{{"type", "leave_requested"}, {"room", r.room.hex()}, {"seq", r.seq.v}, {"account", r.account.hex()}},

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "client/core/conversation.h"
 #include "client/core/errors.h"
 #include "client/core/events.h"
 #include "client/core/key_packages.h"
@@ -102,6 +103,16 @@ struct KeyPackageStock {
   std::uint32_t relay_stock = 0;  // one-time packages the relay holds now
   std::uint32_t added = 0;        // published by this top-up
   bool last_resort = false;       // a new last-resort package was published
+};
+
+/// A room's conversation as this device shows it (conversation.h).
+struct RoomView {
+  RoomSettingsState settings;
+  /// The room has an agreement we have not accepted (its current version):
+  /// show settings.agreement_text and ask; `entries` is empty until then.
+  bool needs_agreement = false;
+  std::vector<ConversationEntry> entries;
+  std::map<AccountId, std::string> display_names;  // of the entries' authors, where set
 };
 
 struct SendReceipt {
@@ -192,6 +203,9 @@ class Engine {
   [[nodiscard]] std::future<ClientResult<SendReceipt>> send_text(RoomId room, std::string text);
 
   // ---- local reads ----
+  /// The room's conversation: texts with edits, reactions and redactions
+  /// applied, settings from facilitators only, what disappeared gone.
+  [[nodiscard]] std::future<ClientResult<RoomView>> conversation(RoomId room);
   [[nodiscard]] std::future<ClientResult<std::optional<ProfileInfo>>> profile();
   [[nodiscard]] std::future<ClientResult<std::vector<RoomRecord>>> rooms();
   [[nodiscard]] std::future<ClientResult<std::vector<StoredEnvelope>>> history(RoomId room, Seq after,

@@ -31,6 +31,8 @@ inline constexpr std::chrono::milliseconds kKeyPackageCheckInterval{3'600'000};
 /// How long stop() waits for the network thread to wind down before forcing it.
 inline constexpr std::chrono::milliseconds kStopTimeout{5'000};
 
+/// How often held conversations are checked for disappearing messages.
+inline constexpr std::int64_t kExpiryCheckMs = 1'000;
 /// How often a change refused with EpochConflict looks whether the winning
 /// commit has arrived (it comes as a push; the wait is bounded by
 /// request_timeout).
@@ -160,6 +162,24 @@ class Engine::Impl {
   /// Commits `leaver`'s proposal when this device is the one to.
   void commit_leave_if_ours(const RoomId& room, const AccountId& leaver);
 
+  // conversations (engine_conversation.cpp)
+  struct HeldConversation {
+    Conversation conversation;
+    std::map<ContentId, std::vector<Seq>> text_seqs;  // an entry's envelopes holding text (it and its edits)
+  };
+  ClientResult<HeldConversation*> conversation_of(const RoomId& room);
+  /// Applies `in`, erasing from the store what it redacts or what came too
+  /// late; the refusal, if any. `live`: emit MessagesErased.
+  std::optional<Refusal> take(const RoomId& room, HeldConversation& held, const Incoming& in, bool live);
+  /// take() for a message just opened or sent; a refusal (but Expired) is a
+  /// MessageRefused event.
+  std::optional<Refusal> converse(const RoomId& room, const Incoming& in);
+  /// Erases what is due from every held conversation.
+  void expire_messages();
+  /// Holds every room's conversation (after sync): what disappeared while
+  /// this device was off goes now.
+  void load_conversations();
+
   // identity pins (engine_identity.cpp)
   /// Pins `key` for `account` on first sight; IdentityChanged (and the
   /// event) when another key is pinned.
@@ -225,6 +245,8 @@ class Engine::Impl {
   };
   std::map<RoomId, OwnCommit> own_commits_;  // submitted, not yet adopted
   std::map<EnvelopeId, std::int64_t> stale_since_;
+  std::map<RoomId, HeldConversation> conversations_;
+  std::int64_t next_expiry_check_ms_ = 0;
   std::set<RoomId> refreshing_;  // a key refresh of ours is under way
   std::int64_t next_refresh_check_ms_ = 0;  // refused with StaleEpoch: re-encrypt once caught up
   bool topping_up_ = false;

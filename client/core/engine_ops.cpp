@@ -230,6 +230,11 @@ void Engine::Impl::finish_send(const PendingSend& p, ClientResult<SendReceipt> r
   stale_since_.erase(p.envelope_id);
   if (r) {
     note_sent(p.room);
+    if (auto content = decode_content(p.payload)) {
+      auto g = group_of(p.room);
+      const AccountId self = profile_ ? profile_->account : AccountId{};
+      (void)converse(p.room, Incoming{r->seq, self, g && (*g)->is_facilitator(self), now_ms(), std::move(*content)});
+    }
     emit(MessageSent{p.room, p.envelope_id, r->seq});
   } else {
     emit(SendFailed{p.room, p.envelope_id, r.error()});

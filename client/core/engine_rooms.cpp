@@ -423,7 +423,15 @@ void Engine::Impl::finish_delivery(const wire::Deliver& d, GroupEffects& fx) {
       store_failed(w.error(), "cannot delete a used KeyPackage");
     }
   }
-  for (auto& e : fx.events) emit(std::move(e));
+  for (auto& e : fx.events) {
+    if (const auto* m = std::get_if<MessageReceived>(&e)) {
+      auto g = group_of(d.room);
+      const bool facilitator = g && (*g)->is_facilitator(m->sender);
+      const auto refused = converse(d.room, Incoming{m->seq, m->sender, facilitator, m->timestamp_ms, m->content});
+      if (refused == Refusal::Expired) continue;  // disappeared before it arrived: never shown
+    }
+    emit(std::move(e));
+  }
   // Members' keys against our pins: first sight pins them, a changed key is
   // an IdentityKeyChanged event wherever they appear.
   for (const auto& [account, key] : fx.seen_keys) (void)check_identity(account, key, {});

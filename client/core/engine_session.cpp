@@ -277,6 +277,7 @@ void Engine::Impl::on_sync_ok(const wire::SyncOk& ok) {
   resend_outbox();
   top_up_key_packages();
   check_key_refreshes();
+  load_conversations();
 }
 
 void Engine::Impl::on_room_closed(const RoomId& room) {
@@ -325,6 +326,10 @@ asio::awaitable<void> Engine::Impl::tick_loop() {
     }
     for (auto& done : expired) done(fail(ClientError{ClientCode::Timeout, "the relay did not answer in time"}));
     if (acks_.due(now)) flush_acks();
+    if (now >= next_expiry_check_ms_) {
+      next_expiry_check_ms_ = now + kExpiryCheckMs;
+      expire_messages();
+    }
     if (!online_ || !conn_) continue;
     if (now - last_received_ms_ > kIdleTimeoutMs) {
       conn_->close();  // dead peer: the session reconnects and resumes

@@ -27,6 +27,8 @@ const char* event_name(const Event& e) noexcept {
                         [](const Synced&) { return "synced"; },
                         [](const IdentityKeyChanged&) { return "identity_changed"; },
                         [](const KeyPackagesPublished&) { return "key_packages_published"; },
+                        [](const MessageRefused&) { return "message_refused"; },
+                        [](const MessagesErased&) { return "messages_erased"; },
                         [](const ErrorEvent&) { return "error"; },
                         [](const EventsDropped&) { return "events_dropped"; },
                     },

@@ -111,6 +111,22 @@ struct KeyPackagesPublished {
   std::uint32_t added = 0;     // of them new
   bool last_resort = false;    // the last-resort package was replaced too
 };
+/// A message that opened but that the conversation's rules refused (an edit
+/// by someone else, settings from a member, ...): it stays in the history
+/// without effect. `reason` is Refusal's text (conversation.h).
+struct MessageRefused {
+  RoomId room;
+  Seq seq;
+  AccountId sender;
+  std::string kind;
+  std::string reason;
+};
+/// These messages' texts were erased from this device: redacted, or their
+/// disappearing time came (also for what arrived while it was offline).
+struct MessagesErased {
+  RoomId room;
+  std::vector<Seq> seqs;
+};
 /// An error with no caller to return it to (history gap, refused login while
 /// reconnecting, store failure on a delivery, ...).
 struct ErrorEvent {
@@ -124,7 +140,7 @@ struct EventsDropped {
 
 using Event = std::variant<MessageReceived, DecryptionFailed, MessageSent, SendFailed, RosterChanged, LeaveRequested, RoomJoined, RoomLeft,
                            RoomClosedEvent, ConnectionChanged, Synced, IdentityKeyChanged, KeyPackagesPublished,
-                           ErrorEvent, EventsDropped>;
+                           MessageRefused, MessagesErased, ErrorEvent, EventsDropped>;
 
 [[nodiscard]] const char* event_name(const Event& e) noexcept;
 

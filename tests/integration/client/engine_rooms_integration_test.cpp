@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "client/core/sqlite_store.h"
 #include "common/store/database.h"
@@ -271,4 +272,78 @@ TEST_CASE("integration: a member leaves: another member commits it and the leave
   auto refused = await(alice->leave_room(w.room));
   REQUIRE_FALSE(refused);
   CHECK(refused.error().code == ClientCode::InvalidArgument);
+}
+
+TEST_CASE("integration: the agreement gates the conversation, redactions and disappearing texts leave every device",
+          "[integration][client][mls]") {
+  World w(3);
+  auto& alice = w.clients[0];
+  auto& bob = w.clients[1];
+  auto& carol = w.clients[2];
+  REQUIRE(await(bob->send_text(w.room, "bob: before there was an agreement")));
+  REQUIRE(collect(*alice, alice.seen, [&](const Seen& s) { return texts_in(s, w.room).size() >= 1; }));
+
+  // Alice sets an agreement: until Bob accepts it, he sees it and not the conversation.
+  const ContentRoomSettings agreed{"Circle", "", "Nothing said here leaves the room", 1, 0, 0};
+  REQUIRE(await(alice->send(w.room, agreed)));
+  REQUIRE(collect(*bob, bob.seen, [](const Seen& s) { return s.messages.size() >= 1; }));
+  auto gated = await(bob->conversation(w.room));
+  REQUIRE(gated);
+  CHECK(gated->needs_agreement);
+  CHECK(gated->entries.empty());
+  CHECK(gated->settings.settings.agreement_text == agreed.agreement_text);
+  CHECK(gated->settings.set_by == alice->profile().get().value()->account);
+  auto alices_view = await(alice->conversation(w.room));
+  REQUIRE(alices_view);
+  CHECK_FALSE(alices_view->needs_agreement);  // its setter accepted it
+  REQUIRE(await(bob->send(w.room, ContentAgreementAccepted{1})));
+  auto open = await(bob->conversation(w.room));
+  REQUIRE(open);
+  CHECK_FALSE(open->needs_agreement);
+  REQUIRE(open->entries.size() == 1);
+  CHECK(open->entries[0].text == "bob: before there was an agreement");
+
+  // Bob's own settings are refused by every reader: he is no facilitator.
+  REQUIRE(await(bob->send(w.room, ContentRoomSettings{"Bob's room", "", "", 0, 0, 0})));
+  REQUIRE(collect(*carol, carol.seen, [](const Seen& s) { return s.count_events<MessageRefused>() >= 1; }));
+
+  // A facilitator redacts Bob's line: its text leaves every device's store.
+  const auto target = open->entries[0].id;
+  REQUIRE(await(alice->send(w.room, ContentRedaction{target})));
+  REQUIRE(collect(*carol, carol.seen, [](const Seen& s) { return s.count_events<MessagesErased>() >= 1; }));
+  auto carols_view = await(carol->conversation(w.room));
+  REQUIRE(carols_view);
+  REQUIRE(carols_view->needs_agreement);  // Carol has not accepted yet either
+  REQUIRE(await(carol->send(w.room, ContentAgreementAccepted{1})));
+  carols_view = await(carol->conversation(w.room));
+  REQUIRE(carols_view);
+  REQUIRE(carols_view->entries.size() == 1);
+  CHECK(carols_view->entries[0].redacted);
+  CHECK(carols_view->entries[0].text.empty());
+
+  // Disappearing after one second: gone from every device, also one that was off.
+  const ContentRoomSettings fleeting{"Circle", "", agreed.agreement_text, 1, 1'000, 0};
+  REQUIRE(await(alice->send(w.room, fleeting)));
+  carol.close();
+  const std::string passing = "bob: this should not outlive the second";
+  REQUIRE(await(bob->send_text(w.room, passing)));
+  REQUIRE(collect(*alice, alice.seen, [&](const Seen& s) { return saw_text(s, w.room, passing); }));
+  std::this_thread::sleep_for(1'500ms);
+  carol.open();
+  REQUIRE(await(carol->start()));
+  REQUIRE(collect(*alice, alice.seen, [](const Seen& s) { return s.count_events<MessagesErased>() >= 1; }));
+  // Carol's came while she was off: erased the moment it arrived (after the redaction's).
+  REQUIRE(collect(*carol, carol.seen, [](const Seen& s) { return s.count_events<MessagesErased>() >= 2; }));
+  CHECK_FALSE(saw_text(carol.seen, w.room, passing));
+  for (auto* c : {&alice, &bob, &carol}) {
+    auto view = await((*c)->conversation(w.room));
+    REQUIRE(view);
+    for (const auto& e : view->entries) CHECK(e.text != passing);
+  }
+  for (auto& c : w.clients) c.close();
+  for (auto& c : w.clients) {
+    const auto found = leaks(files_under(c.dir), {passing, "bob: before there was an agreement"});
+    INFO(c.dir.filename().string() << ": " << (found.empty() ? "" : found[0]));
+    CHECK(found.empty());
+  }
 }
