@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/mls/public_group.h"
 #include "common/types/ids.h"
 #include "server/core/room_state.h"
 
@@ -53,6 +54,11 @@ struct Room {
   Seq committed_head;
   Epoch committed_epoch;
   std::vector<Session*> live;
+  /// The public MLS view of the room's group, moved with `state` (both run
+  /// ahead of the disk, which follows in the same transaction). Absent for
+  /// a room from before schema version 3, or whose stored view did not
+  /// load: such a room takes no new envelopes.
+  std::optional<mls::PublicGroup> view;
 };
 
 class RoomRegistry {

@@ -5,6 +5,7 @@
 
 #include "common/crypto/crypto.h"
 #include "common/mls/identity.h"
+#include "common/mls/labeled_crypto.h"
 #include "common/wire/auth.h"
 #include "common/wire/codec.h"
 #include "server/core/limits.h"
@@ -39,11 +40,27 @@ Relay::Relay(asio::io_context& io, const Config& config, RelayStore store, Loade
   for (auto& r : state.rooms) {
     const Seq head = r.head;
     const Epoch epoch = r.epoch;
-    rooms_.add(std::move(r), head, epoch);
+    const auto row = r.row;
+    Room& room = rooms_.add(std::move(r), head, epoch);
+    auto stored = state.views.find(row);
+    if (stored == state.views.end()) continue;  // from before schema version 3
+    auto view = mls::PublicGroup::load(stored->second, mls::RolePolicy::Hearth);
+    if (view && view->epoch() == epoch.v && view->context().group_id == room.state.id.v) {
+      room.view = std::move(*view);
+    } else {
+      // One damaged room must not stop the others: it keeps its history
+      // for sync but takes nothing new. No ids in the log.
+      ++counters_.views_unloadable;
+    }
+  }
+  if (counters_.views_unloadable > 0) {
+    spdlog::error("{} room view(s) in the database do not load; those rooms take no new envelopes",
+                  counters_.views_unloadable);
   }
   for (const auto& d : state.departures) departures_.set(d.room_row, d.account, d.last_seq);
   for (const auto& id : state.ids)
-    ids_.record(id.sender, id.envelope_id, IdRecord{id.room_row, id.seq, id.kind, id.epoch}, id.timestamp_ms);
+    ids_.record(id.sender, id.envelope_id, IdRecord{id.room_row, id.seq, id.kind, id.epoch, id.proposal},
+                id.timestamp_ms);
 
   db_ = std::make_unique<DbWorker>(
       std::move(store), io.get_executor(), [this](const std::string& what) { on_fatal(what); }, std::move(db_file),
@@ -111,10 +128,10 @@ void Relay::count_error(ErrorCode code) {
 void Relay::log_counters() const {
   spdlog::info(
       "counters: connections {} opened / {} closed (slow readers {}, idle {}, protocol {}), frames {}, bad frames {}, "
-      "envelopes stored {}, deliveries {}, errors {}",
+      "envelopes stored {}, deliveries {}, handshakes refused {}, errors {}",
       counters_.connections_opened, counters_.connections_closed, counters_.slow_reader_closes, counters_.idle_closes,
       counters_.protocol_closes, counters_.frames_in, counters_.bad_frames, counters_.envelopes_stored,
-      counters_.deliveries, counters_.errors_total());
+      counters_.deliveries, counters_.handshakes_refused, counters_.errors_total());
 }
 
 void Relay::reply(Session& s, std::uint64_t request_id, wire::Message body) {
@@ -357,9 +374,9 @@ void Relay::on_publish_keys(Session& s, std::uint64_t rid, wire::PublishKeys&& m
   // Each package must be this account's, valid now: the relay is what keeps
   // a device from handing out packages that would put someone else's key,
   // or no valid key at all, into a room.
-  const auto now_s = static_cast<std::uint64_t>(now_ms() / 1000);
+  const auto now = now_s();
   auto check = [&](const Bytes& data, const std::string& which) -> std::optional<PublishedKeyPackage> {
-    auto kp = mls::check_account_key_package(data, account->v, entry->identity_key, now_s);
+    auto kp = mls::check_account_key_package(data, account->v, entry->identity_key, now);
     if (!kp) {
       reply_error(s, rid, ErrorCode::InvalidKeyPackage, which + ": " + mls::to_string(kp.error()));
       return std::nullopt;
@@ -381,8 +398,8 @@ void Relay::on_publish_keys(Session& s, std::uint64_t rid, wire::PublishKeys&& m
   s.begin_request();
   db_->submit_value<std::optional<std::uint32_t>>(
       [account = *account, packages = std::move(packages), last_resort = std::move(last_resort),
-       now_s](RelayStore& store) {
-        return store.add_key_packages(account, packages, last_resort, kMaxKeyPackageStock, now_s);
+       now](RelayStore& store) {
+        return store.add_key_packages(account, packages, last_resort, kMaxKeyPackageStock, now);
       },
       [this, self = s.shared_from_this(), rid](std::optional<std::uint32_t> stock) {
         self->end_request();
@@ -411,8 +428,8 @@ void Relay::on_fetch_key_package(Session& s, std::uint64_t rid, const wire::Fetc
   }
   s.begin_request();
   db_->submit_value<std::optional<KeyPackageTaken>>(
-      [account = m.account, now_s = static_cast<std::uint64_t>(now_ms() / 1000)](RelayStore& store) {
-        return store.take_key_package(account, now_s);
+      [account = m.account, now = now_s()](RelayStore& store) {
+        return store.take_key_package(account, now);
       },
       [this, self = s.shared_from_this(), rid, account = m.account,
        key = target->identity_key](std::optional<KeyPackageTaken> taken) {
@@ -422,6 +439,8 @@ void Relay::on_fetch_key_package(Session& s, std::uint64_t rid, const wire::Fetc
           reply_error(*self, rid, ErrorCode::NoKeyPackage, "the account has no key package");
           return;
         }
+        // Only packages handed out here may later be added (room_view's joiners).
+        handed_out_.record(account, mls::make_key_package_ref(taken->key_package));
         reply(*self, rid, wire::KeyPackageOk{account, key, std::move(taken->key_package), taken->last_resort});
       });
 }

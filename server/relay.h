@@ -24,7 +24,9 @@
 #include "common/types/rng.h"
 #include "server/asio.h"
 #include "server/config.h"
+#include "server/core/handed_out.h"
 #include "server/core/idempotency.h"
+#include "server/core/room_view.h"
 #include "server/core/rate_limiter.h"
 #include "server/db_worker.h"
 #include "server/registry.h"
@@ -55,6 +57,8 @@ struct Counters {
   std::uint64_t slow_reader_closes = 0;
   std::uint64_t idle_closes = 0;
   std::uint64_t protocol_closes = 0;
+  std::uint64_t handshakes_refused = 0;  // bundles whose MLS checks failed
+  std::uint64_t views_unloadable = 0;    // rooms whose stored view did not load at start
   std::array<std::uint64_t, 25> errors{};  // by wire::ErrorCode
   [[nodiscard]] std::uint64_t errors_total() const noexcept;
 };
@@ -91,6 +95,8 @@ class Relay final : public Hub {
   void on_close(Session& s, CloseReason why) override;
   void count_error(wire::ErrorCode code) override;
   [[nodiscard]] std::int64_t now_ms() const override { return clock_.now_ms(); }
+  /// Unix seconds, for MLS lifetimes.
+  [[nodiscard]] std::uint64_t now_s() const { return static_cast<std::uint64_t>(std::max<std::int64_t>(now_ms(), 0) / 1000); }
 
  private:
   using SessionPtr = std::shared_ptr<Session>;
@@ -121,6 +127,12 @@ class Relay final : public Hub {
   void on_send_envelope(Session& s, std::uint64_t rid, wire::SendEnvelope&& m);
   void on_close_room(Session& s, std::uint64_t rid, const wire::CloseRoom& m);
   void on_get_roster(Session& s, std::uint64_t rid, const wire::GetRoster& m);
+  /// A standalone proposal bundle (a member leaving): stored and fanned out
+  /// as a Handshake envelope; the epoch stays.
+  void submit_proposal(Session& s, std::uint64_t rid, Room& room, const AccountId& submitter, wire::SubmitBundle&& m);
+  /// The room's view, or an InvalidArgument answer when it has none.
+  [[nodiscard]] mls::PublicGroup* require_view(Session& s, std::uint64_t rid, Room& room);
+  [[nodiscard]] IdentityLookup identity_lookup() const;
   /// Sends one encoded Deliver to the room's live sessions (all, or those of `only`).
   void fan_out(Room& room, const std::shared_ptr<const Bytes>& frame, const AccountId* only = nullptr);
   [[nodiscard]] static std::shared_ptr<const Bytes> encode_deliver(const RoomId& room, StoredEnvelope&& e);
@@ -151,6 +163,7 @@ class Relay final : public Hub {
   RoomRegistry rooms_;
   Departures departures_;
   IdempotencyIndex ids_;
+  HandedOutKeyPackages handed_out_;
   std::unordered_map<AccountId, std::vector<Session*>, BytesIdHash> online_;
   std::unordered_map<Session*, SessionPtr> sessions_;
   std::unordered_map<AccountId, TokenBucket, BytesIdHash> fetch_buckets_;

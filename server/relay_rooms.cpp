@@ -36,6 +36,22 @@ void Relay::fan_out(Room& room, const std::shared_ptr<const Bytes>& frame, const
   }
 }
 
+IdentityLookup Relay::identity_lookup() const {
+  return [this](const AccountId& a) -> std::optional<Bytes> {
+    const AccountEntry* e = directory_.find(a);
+    if (e == nullptr) return std::nullopt;
+    return e->identity_key;
+  };
+}
+
+mls::PublicGroup* Relay::require_view(Session& s, std::uint64_t rid, Room& room) {
+  if (room.view) return &*room.view;
+  reply_error(s, rid, ErrorCode::InvalidArgument,
+              "the room has no MLS view (made before this relay version, or damaged): close it and create it again",
+              room.state.id);
+  return nullptr;
+}
+
 void Relay::on_create_room(Session& s, std::uint64_t rid, wire::CreateRoom&& m) {
   const AccountId* account = require_login(s, rid);
   if (account == nullptr) return;
@@ -47,12 +63,23 @@ void Relay::on_create_room(Session& s, std::uint64_t rid, wire::CreateRoom&& m) 
     reply_error(s, rid, ErrorCode::QuotaExceeded, "member of too many rooms");
     return;
   }
+  const AccountEntry* creator = directory_.find(*account);
+  if (creator == nullptr) {
+    reply_error(s, rid, ErrorCode::UnknownAccount, "no such account");
+    return;
+  }
+  auto view = open_room_view(m.room, m.group_info, *account, creator->identity_key, now_s());
+  if (!view) {
+    ++counters_.handshakes_refused;
+    reply_error(s, rid, view.error().code, view.error().reason, m.room);
+    return;
+  }
   Room& room = rooms_.add(new_room(m.room, rooms_.next_row(), *account, m.lifetime_ms), Seq{0}, Epoch{0});
+  room.view = std::move(*view);
   s.begin_request();
   db_->submit(
-      [state = room.state, creator = *account, info = std::move(m.group_info), now = now_ms()](RelayStore& store) {
-        return store.insert_room(state, creator, info, now);
-      },
+      [state = room.state, creator = *account, info = std::move(m.group_info), stored = room.view->serialize(),
+       now = now_ms()](RelayStore& store) { return store.insert_room(state, creator, info, stored, now); },
       [this, self = s.shared_from_this(), rid, row = room.state.row, id = m.room] {
         self->end_request();
         Room* r = rooms_.find_row(row);
@@ -82,16 +109,27 @@ void Relay::on_send_envelope(Session& s, std::uint64_t rid, wire::SendEnvelope&&
       return;
     case IdDecision::New: break;
   }
-  auto seq = plan_send(room->state, *sender, m.epoch);
+  if (auto member = require_member(room->state, *sender); !member) {
+    reply_error(s, rid, member.error().code, member.error().reason, m.room);
+    return;
+  }
+  if (require_view(s, rid, *room) == nullptr) return;
+  // Only the outer MLS header is read: the relay holds no key to open it.
+  auto mls_epoch = check_application_message(room->state.id, m.epoch, m.payload);
+  if (!mls_epoch) {
+    reply_error(s, rid, mls_epoch.error().code, mls_epoch.error().reason, m.room);
+    return;
+  }
+  auto seq = plan_send(room->state, *sender, *mls_epoch);
   if (!seq) {
     reply_error(s, rid, seq.error().code, seq.error().reason, m.room);
     return;
   }
   room->state.head = *seq;
   const auto now = now_ms();
-  ids_.record(*sender, m.envelope_id, IdRecord{row, *seq, EnvelopeKind::Application, m.epoch}, now);
+  ids_.record(*sender, m.envelope_id, IdRecord{row, *seq, EnvelopeKind::Application, m.epoch, false}, now);
   StoredEnvelope e{*seq, EnvelopeKind::Application, *sender, std::move(m.envelope_id), m.epoch, now,
-                   std::move(m.payload), {}, std::nullopt};
+                   std::move(m.payload), {}, std::nullopt, false};
   auto job = std::make_shared<StoredEnvelope>(std::move(e));
   s.begin_request();
   db_->submit([job, row](RelayStore& store) { return store.insert_envelope(row, *job); },
@@ -107,6 +145,50 @@ void Relay::on_send_envelope(Session& s, std::uint64_t rid, wire::SendEnvelope&&
               });
 }
 
+void Relay::submit_proposal(Session& s, std::uint64_t rid, Room& room, const AccountId& submitter,
+                            wire::SubmitBundle&& m) {
+  if (!m.welcomes.empty()) {
+    reply_error(s, rid, ErrorCode::InvalidArgument, "a proposal carries no Welcome", m.room);
+    return;
+  }
+  auto next = plan_proposal(*room.view, m.handshake, submitter, identity_lookup(), now_s());
+  if (!next) {
+    ++counters_.handshakes_refused;
+    reply_error(s, rid, next.error().code, next.error().reason, m.room);
+    return;
+  }
+  const auto seq = plan_send(room.state, submitter, room.state.epoch);
+  if (!seq) {
+    reply_error(s, rid, seq.error().code, seq.error().reason, m.room);
+    return;
+  }
+  const auto row = room.state.row;
+  const Epoch epoch = room.state.epoch;
+  const auto now = now_ms();
+  room.state.head = *seq;
+  room.view = std::move(*next);
+  ids_.record(submitter, m.envelope_id, IdRecord{row, *seq, EnvelopeKind::Handshake, epoch, true}, now);
+  auto job = std::make_shared<StoredEnvelope>(StoredEnvelope{*seq, EnvelopeKind::Handshake, submitter,
+                                                             std::move(m.envelope_id), epoch, now,
+                                                             std::move(m.handshake), {}, std::nullopt, true});
+  s.begin_request();
+  // The cached proposal lives in the view: stored with the envelope.
+  db_->submit(
+      [job, row, stored = room.view->serialize()](RelayStore& store) -> store::StoreResult<void> {
+        if (auto r = store.insert_envelope(row, *job); !r) return r;
+        return store.save_room_view(row, stored);
+      },
+      [this, self = s.shared_from_this(), rid, row, job, epoch] {
+        self->end_request();
+        ++counters_.envelopes_stored;
+        if (!self->closed()) reply(*self, rid, wire::BundleOk{job->seq, epoch});
+        Room* r = rooms_.find_row(row);
+        if (r == nullptr) return;
+        r->committed_head = std::max(r->committed_head, job->seq);
+        fan_out(*r, encode_deliver(r->state.id, std::move(*job)));
+      });
+}
+
 void Relay::on_submit_bundle(Session& s, std::uint64_t rid, wire::SubmitBundle&& m) {
   const AccountId* submitter = require_login(s, rid);
   if (submitter == nullptr) return;
@@ -119,9 +201,7 @@ void Relay::on_submit_bundle(Session& s, std::uint64_t rid, wire::SubmitBundle&&
   switch (ids_.decide(*submitter, m.envelope_id, row, EnvelopeKind::Handshake)) {
     case IdDecision::Replay: {
       const IdRecord rec = *ids_.find(*submitter, m.envelope_id);
-      after_commits(s, [this, rid, rec](Session& self) {
-        reply(self, rid, wire::BundleOk{rec.seq, Epoch{rec.epoch.v + 1}});
-      });
+      after_commits(s, [this, rid, rec](Session& self) { reply(self, rid, wire::BundleOk{rec.seq, rec.epoch_after()}); });
       return;
     }
     case IdDecision::Conflict:
@@ -129,28 +209,53 @@ void Relay::on_submit_bundle(Session& s, std::uint64_t rid, wire::SubmitBundle&&
       return;
     case IdDecision::New: break;
   }
-  auto t = plan_bundle(room->state, *submitter, m,
-                       [this](const AccountId& a) { return directory_.contains(a); });
-  if (!t) {
-    reply_error(s, rid, t.error().code, t.error().reason, m.room);
+  if (auto member = require_member(room->state, *submitter); !member) {
+    reply_error(s, rid, member.error().code, member.error().reason, m.room);
     return;
   }
+  mls::PublicGroup* view = require_view(s, rid, *room);
+  if (view == nullptr) return;
+  if (handshake_kind(m.handshake) == HandshakeKind::Proposal) {
+    submit_proposal(s, rid, *room, *submitter, std::move(m));
+    return;
+  }
+  // The MLS commit is the truth: the roster the relay applies and fans out
+  // is derived from it; the client's roster_changes claim is not read.
+  auto refuse = [&](const Rejection& why) {
+    ++counters_.handshakes_refused;
+    reply_error(s, rid, why.code, why.reason, m.room);
+  };
+  auto plan = plan_commit(*view, m.handshake, *submitter, m.welcomes, identity_lookup(), now_s());
+  if (!plan) return refuse(plan.error());
+  for (const auto& [account, ref] : plan->joiners) {
+    if (!handed_out_.contains(account, ref)) {
+      return refuse(Rejection{ErrorCode::InvalidArgument, "a joiner's KeyPackage was not handed out by this relay"});
+    }
+  }
+  std::vector<AccountId> welcomed;
+  for (const auto& w : m.welcomes) welcomed.push_back(w.account);
+  const Epoch epoch{view->epoch()};
+  auto t = plan_bundle(room->state, *submitter, epoch, plan->roster, welcomed);
+  if (!t) return refuse(t.error());
   const auto now = now_ms();
   const Seq hs = t->handshake_seq;
   const Epoch new_epoch = t->next.epoch;
 
   // Envelopes: the handshake at S, each Welcome at S+1.. to its addressee.
   auto envelopes = std::make_shared<std::vector<StoredEnvelope>>();
-  envelopes->push_back(StoredEnvelope{hs, EnvelopeKind::Handshake, *submitter, m.envelope_id, m.epoch, now,
-                                      std::move(m.handshake), m.roster_changes, std::nullopt});
+  envelopes->push_back(StoredEnvelope{hs, EnvelopeKind::Handshake, *submitter, m.envelope_id, epoch, now,
+                                      std::move(m.handshake), plan->roster, std::nullopt, false});
   for (std::size_t i = 0; i < m.welcomes.size(); ++i) {
     auto& w = m.welcomes[i];
-    envelopes->push_back(StoredEnvelope{t->welcome_seqs[i], EnvelopeKind::Welcome, *submitter, m.envelope_id, m.epoch,
-                                        now, std::move(w.data), {}, w.account});
+    envelopes->push_back(StoredEnvelope{t->welcome_seqs[i], EnvelopeKind::Welcome, *submitter, m.envelope_id, epoch,
+                                        now, std::move(w.data), {}, w.account, false});
   }
 
-  // The authoritative state moves now; the disk follows in the group commit.
+  // The authoritative state and view move now, together; the disk follows
+  // in the group commit, in one transaction (a failed write stops the relay).
   room->state = std::move(t->next);
+  room->view = std::move(plan->next);
+  for (const auto& [account, ref] : plan->joiners) handed_out_.consume(account, ref);
   for (const auto& a : t->added) {
     rooms_.joined(a, row);
     departures_.erase(row, a);
@@ -159,16 +264,17 @@ void Relay::on_submit_bundle(Session& s, std::uint64_t rid, wire::SubmitBundle&&
     rooms_.left(a, row);
     departures_.set(row, a, hs);
   }
-  ids_.record(*submitter, m.envelope_id, IdRecord{row, hs, EnvelopeKind::Handshake, m.epoch}, now);
+  ids_.record(*submitter, m.envelope_id, IdRecord{row, hs, EnvelopeKind::Handshake, epoch, false}, now);
 
   s.begin_request();
   db_->submit(
-      [envelopes, state = room->state, added = t->added, removed = t->removed, hs](RelayStore& store)
-          -> store::StoreResult<void> {
+      [envelopes, state = room->state, stored = room->view->serialize(), added = t->added, removed = t->removed,
+       hs](RelayStore& store) -> store::StoreResult<void> {
         for (const auto& e : *envelopes) {
           if (auto r = store.insert_envelope(state.row, e); !r) return r;
         }
         if (auto r = store.save_room_members(state); !r) return r;
+        if (auto r = store.save_room_view(state.row, stored); !r) return r;
         for (const auto& a : added) {
           if (auto r = store.erase_departure(state.row, a); !r) return r;
         }

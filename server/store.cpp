@@ -101,7 +101,18 @@ ALTER TABLE key_packages ADD COLUMN not_after INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE last_resort ADD COLUMN not_after INTEGER NOT NULL DEFAULT 0;
 )sql";
 
-constexpr std::array<store::Migration, 2> kMigrations{{{1, kSchemaV1}, {2, kSchemaV2}}};
+// Version 3 makes the relay MLS's Delivery Service (DESIGN.md §4): each room
+// keeps the public view of its group (mls::PublicGroup::serialize), written
+// with the bundle that moved it. Rooms from version 2 held opaque bytes the
+// relay never checked, so they get no view: they can still be synced and
+// closed, but take no new envelopes. A handshake envelope may now be a
+// standalone proposal (a member leaving), which does not move the epoch.
+constexpr const char* kSchemaV3 = R"sql(
+ALTER TABLE rooms ADD COLUMN view BLOB;
+ALTER TABLE envelopes ADD COLUMN proposal INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+constexpr std::array<store::Migration, 3> kMigrations{{{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}}};
 static_assert(kMigrations.size() == kSchemaVersion);
 
 // Statement cache slots.
@@ -119,6 +130,7 @@ enum Slot : std::size_t {
   kLastResort,
   kInsertRoom,
   kUpdateRoom,
+  kUpdateView,
   kDeleteMembers,
   kInsertMember,
   kInsertEnvelope,
@@ -244,7 +256,7 @@ StoreResult<LoadedState> RelayStore::load() {
   {
     auto st = db_.prepare(
         "SELECT r.row, r.id, r.epoch, max(r.head, coalesce((SELECT max(seq) FROM envelopes e WHERE e.room = r.row), 0)),"
-        " r.lifetime_ms, r.deleted_through FROM rooms r ORDER BY r.row");
+        " r.lifetime_ms, r.deleted_through, r.view FROM rooms r ORDER BY r.row");
     if (!st) return fail(std::move(st.error()));
     for (;;) {
       auto s = st->step();
@@ -257,6 +269,7 @@ StoreResult<LoadedState> RelayStore::load() {
       r.head = Seq{to_u64(st->column_int64(3))};
       r.lifetime_ms = to_u64(st->column_int64(4));
       r.deleted_through = Seq{to_u64(st->column_int64(5))};
+      if (!st->column_is_null(6)) out.views.emplace(r.row, st->column_blob(6));
       out.rooms.push_back(std::move(r));
     }
   }
@@ -282,7 +295,7 @@ StoreResult<LoadedState> RelayStore::load() {
   }
   {
     auto st = db_.prepare(
-        "SELECT sender, envelope_id, room, seq, kind, epoch, ts_ms FROM envelopes WHERE kind IN (1, 2)"
+        "SELECT sender, envelope_id, room, seq, kind, epoch, ts_ms, proposal FROM envelopes WHERE kind IN (1, 2)"
         " ORDER BY room, seq");
     if (!st) return fail(std::move(st.error()));
     for (;;) {
@@ -293,7 +306,7 @@ StoreResult<LoadedState> RelayStore::load() {
       if (!kind) return fail(corrupt("an envelope of an unknown kind"));
       out.ids.push_back(IdRow{AccountId{st->column_blob(0)}, EnvelopeId{st->column_blob(1)}, st->column_int64(2),
                               Seq{to_u64(st->column_int64(3))}, *kind, Epoch{to_u64(st->column_int64(5))},
-                              st->column_int64(6)});
+                              st->column_int64(6), st->column_int64(7) != 0});
     }
   }
   {
@@ -423,10 +436,10 @@ StoreResult<std::optional<KeyPackageTaken>> RelayStore::take_key_package(const A
 }
 
 StoreResult<void> RelayStore::insert_room(const RoomState& room, const AccountId& creator, BytesView group_info,
-                                          std::int64_t now_ms) {
+                                          BytesView view, std::int64_t now_ms) {
   auto st = cached(kInsertRoom,
                    "INSERT INTO rooms(row, id, creator, group_info, epoch, head, lifetime_ms, deleted_through,"
-                   " created_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8)");
+                   " created_ms, view) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9)");
   if (!st) return fail(std::move(st.error()));
   HEARTH_TRY((*st)->bind_int64(1, room.row));
   HEARTH_TRY((*st)->bind_blob(2, room.id.v));
@@ -436,8 +449,19 @@ StoreResult<void> RelayStore::insert_room(const RoomState& room, const AccountId
   HEARTH_TRY((*st)->bind_int64(6, to_i64(room.head.v)));
   HEARTH_TRY((*st)->bind_int64(7, to_i64(room.lifetime_ms)));
   HEARTH_TRY((*st)->bind_int64(8, now_ms));
+  HEARTH_TRY((*st)->bind_blob(9, view));
   HEARTH_TRY((*st)->run());
   return save_room_members(room);
+}
+
+StoreResult<void> RelayStore::save_room_view(std::int64_t room_row, BytesView view) {
+  auto st = cached(kUpdateView, "UPDATE rooms SET view = ?2 WHERE row = ?1");
+  if (!st) return fail(std::move(st.error()));
+  HEARTH_TRY((*st)->bind_int64(1, room_row));
+  HEARTH_TRY((*st)->bind_blob(2, view));
+  HEARTH_TRY((*st)->run());
+  if (db_.changes() != 1) return fail(corrupt("the view of a missing room"));
+  return {};
 }
 
 StoreResult<void> RelayStore::save_room_members(const RoomState& room) {
@@ -466,7 +490,7 @@ StoreResult<void> RelayStore::save_room_members(const RoomState& room) {
 StoreResult<void> RelayStore::insert_envelope(std::int64_t room_row, const StoredEnvelope& e) {
   auto st = cached(kInsertEnvelope,
                    "INSERT INTO envelopes(room, seq, kind, sender, envelope_id, epoch, ts_ms, addressee, roster,"
-                   " payload) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+                   " payload, proposal) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
   if (!st) return fail(std::move(st.error()));
   auto& s = **st;
   HEARTH_TRY(s.bind_int64(1, room_row));
@@ -487,6 +511,7 @@ StoreResult<void> RelayStore::insert_envelope(std::int64_t room_row, const Store
     HEARTH_TRY(s.bind_blob(9, encode_roster(e.roster_changes)));
   }
   HEARTH_TRY(s.bind_blob(10, e.payload));
+  HEARTH_TRY(s.bind_int64(11, e.proposal ? 1 : 0));
   return s.run();
 }
 

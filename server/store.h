@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/store/store.h"
@@ -22,7 +23,7 @@
 namespace hearth::relay {
 
 /// The schema version this relay writes.
-inline constexpr std::int64_t kSchemaVersion = 2;
+inline constexpr std::int64_t kSchemaVersion = 3;
 /// The database file inside the data directory.
 inline constexpr const char* kDatabaseFileName = "relay.sqlite3";
 
@@ -36,6 +37,7 @@ struct StoredEnvelope {
   Bytes payload;
   std::vector<wire::RosterChange> roster_changes;
   std::optional<AccountId> addressee;  // Welcome only
+  bool proposal = false;               // Handshake only: a standalone proposal, not a commit
 };
 
 struct AccountRow {
@@ -52,6 +54,7 @@ struct IdRow {
   wire::EnvelopeKind kind = wire::EnvelopeKind::Application;
   Epoch epoch;
   std::int64_t timestamp_ms = 0;
+  bool proposal = false;
 };
 
 struct DepartureRow {
@@ -66,6 +69,9 @@ struct LoadedState {
   std::vector<RoomState> rooms;
   std::vector<IdRow> ids;  // application and handshake envelopes still held, by room and seq
   std::vector<DepartureRow> departures;
+  /// Each room's public MLS view (mls::PublicGroup::serialize), by room row.
+  /// A room created before schema version 3 has none.
+  std::unordered_map<std::int64_t, Bytes> views;
 };
 
 enum class InviteCheck { Consumed, Invalid };
@@ -114,8 +120,12 @@ class RelayStore {
                                                                                   std::uint64_t now_s);
 
   // ---- rooms
+  /// A new room with its creator's GroupInfo and the relay's view opened from it.
   [[nodiscard]] store::StoreResult<void> insert_room(const RoomState& room, const AccountId& creator,
-                                                     BytesView group_info, std::int64_t now_ms);
+                                                     BytesView group_info, BytesView view, std::int64_t now_ms);
+  /// Replaces the room's serialized view; the caller writes it in the
+  /// transaction of the bundle that produced it.
+  [[nodiscard]] store::StoreResult<void> save_room_view(std::int64_t room_row, BytesView view);
   /// Writes the room's epoch, head and whole member list.
   [[nodiscard]] store::StoreResult<void> save_room_members(const RoomState& room);
   [[nodiscard]] store::StoreResult<void> insert_envelope(std::int64_t room_row, const StoredEnvelope& e);

@@ -20,7 +20,10 @@ struct IdRecord {
   std::int64_t room_row = 0;
   Seq seq;
   wire::EnvelopeKind kind = wire::EnvelopeKind::Application;
-  Epoch epoch;  // the epoch the envelope was sent in (a bundle's new epoch is epoch + 1)
+  Epoch epoch;  // the epoch the envelope was sent in (a commit's new epoch is epoch + 1)
+  bool proposal = false;  // a standalone proposal: a handshake that leaves the epoch as it was
+  /// The epoch a BundleOk for this handshake names.
+  [[nodiscard]] Epoch epoch_after() const noexcept { return proposal ? epoch : Epoch{epoch.v + 1}; }
 };
 
 enum class IdDecision {

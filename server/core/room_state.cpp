@@ -43,38 +43,32 @@ namespace {
 
 }  // namespace
 
-Result<BundleTransition, Rejection> plan_bundle(const RoomState& room, const AccountId& submitter,
-                                                const wire::SubmitBundle& bundle,
-                                                const std::function<bool(const AccountId&)>& account_exists) {
+Result<BundleTransition, Rejection> plan_bundle(const RoomState& room, const AccountId& submitter, Epoch epoch,
+                                                const std::vector<wire::RosterChange>& roster,
+                                                const std::vector<AccountId>& welcomed) {
   auto self = require_member(room, submitter);
   if (!self) return fail(self.error());
-  if (bundle.epoch != room.epoch)
+  if (epoch != room.epoch)
     return fail(Rejection{ErrorCode::EpochConflict, "the bundle builds on an epoch that is not current"});
-  const bool facilitator = (*self)->role == Role::Facilitator;
 
   BundleTransition t;
   t.next = room;
   t.handshake_seq = Seq{room.head.v + 1};
   std::set<AccountId> touched;
-  for (const auto& change : bundle.roster_changes) {
+  for (const auto& change : roster) {
     if (!touched.insert(change.account).second)
       return fail(Rejection{ErrorCode::InvalidArgument, "one account changed twice in a bundle"});
     auto& members = t.next.members;
     switch (change.op) {
       case RosterOp::Add: {
-        if (!facilitator) return fail(Rejection{ErrorCode::NotFacilitator, "only a facilitator adds members"});
         if (members.contains(change.account))
           return fail(Rejection{ErrorCode::InvalidArgument, "the added account is already a member"});
-        if (!account_exists(change.account))
-          return fail(Rejection{ErrorCode::UnknownAccount, "the added account does not exist"});
         if (members.size() >= kMaxRoomMembers) return fail(Rejection{ErrorCode::QuotaExceeded, "the room is full"});
         members.emplace(change.account, MemberState{change.role, t.handshake_seq, Seq{t.handshake_seq.v - 1}});
         t.added.push_back(change.account);
         break;
       }
       case RosterOp::Remove: {
-        if (!facilitator && change.account != submitter)
-          return fail(Rejection{ErrorCode::NotFacilitator, "only a facilitator removes other members"});
         if (!members.contains(change.account))
           return fail(Rejection{ErrorCode::InvalidArgument, "the removed account is not a member"});
         members.erase(change.account);
@@ -82,7 +76,6 @@ Result<BundleTransition, Rejection> plan_bundle(const RoomState& room, const Acc
         break;
       }
       case RosterOp::SetRole: {
-        if (!facilitator) return fail(Rejection{ErrorCode::NotFacilitator, "only a facilitator changes roles"});
         auto it = members.find(change.account);
         if (it == members.end())
           return fail(Rejection{ErrorCode::InvalidArgument, "the account whose role changes is not a member"});
@@ -94,11 +87,11 @@ Result<BundleTransition, Rejection> plan_bundle(const RoomState& room, const Acc
   if (!has_facilitator(t.next))
     return fail(Rejection{ErrorCode::LastFacilitator, "the room must keep a facilitator"});
 
-  std::set<AccountId> welcomed;
+  std::set<AccountId> welcomes;
   std::uint64_t seq = t.handshake_seq.v;
-  for (const auto& w : bundle.welcomes) {
-    const bool being_added = std::find(t.added.begin(), t.added.end(), w.account) != t.added.end();
-    if (!being_added || !welcomed.insert(w.account).second)
+  for (const auto& account : welcomed) {
+    const bool being_added = std::find(t.added.begin(), t.added.end(), account) != t.added.end();
+    if (!being_added || !welcomes.insert(account).second)
       return fail(Rejection{ErrorCode::InvalidArgument, "a Welcome must go to an account being added, once"});
     t.welcome_seqs.push_back(Seq{++seq});
   }

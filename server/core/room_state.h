@@ -6,13 +6,13 @@
 // passes in what the rules need to know about the outside (which accounts
 // exist). A failed check leaves the state untouched.
 //
-//   SubmitBundle ──plan_bundle(state, submitter, bundle, exists)──> BundleTransition
+//   SubmitBundle ──plan_commit(view, ...) (room_view.h)──> CommitPlan{derived roster}
+//                ──plan_bundle(state, submitter, epoch, roster, welcomed)──> BundleTransition
 //                                                  │ next state, handshake seq S,
 //                                                  │ Welcome seqs S+1.., added, removed
 //                 caller stores it, then replaces the state with `next`
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -55,8 +55,9 @@ struct Rejection {
 /// Whether `account` is a member (NotMember otherwise).
 [[nodiscard]] Result<const MemberState*, Rejection> require_member(const RoomState& room, const AccountId& account);
 
-/// An application envelope from `sender` built for `epoch`: NotMember,
-/// StaleEpoch. On success, the sequence number it gets.
+/// An application envelope (or a standalone proposal, which moves nothing
+/// else either) from `sender` built for `epoch`: NotMember, StaleEpoch. On
+/// success, the sequence number it gets.
 [[nodiscard]] Result<Seq, Rejection> plan_send(const RoomState& room, const AccountId& sender, Epoch epoch);
 
 struct BundleTransition {
@@ -67,16 +68,19 @@ struct BundleTransition {
   std::vector<AccountId> removed;
 };
 
-/// Validates a membership bundle against the room and computes the room
-/// after it. Errors: NotMember (submitter), EpochConflict, NotFacilitator
-/// (adding, removing someone else or changing a role without being a
-/// facilitator), UnknownAccount (added account does not exist),
-/// InvalidArgument (adding a member, removing or re-roling a non-member,
-/// touching one account twice, a Welcome for an account not being added),
-/// LastFacilitator, QuotaExceeded (room full).
-[[nodiscard]] Result<BundleTransition, Rejection> plan_bundle(
-    const RoomState& room, const AccountId& submitter, const wire::SubmitBundle& bundle,
-    const std::function<bool(const AccountId&)>& account_exists);
+/// Sequences an accepted commit (room_view.h plan_commit has checked it and
+/// derived `roster` from it; the role policy was MLS's) and computes the
+/// room after it. `epoch` is the commit's; `welcomed` lists, in bundle
+/// order, the account each Welcome is for. Errors: NotMember (submitter),
+/// EpochConflict, InvalidArgument (adding a member, removing or re-roling a
+/// non-member, touching one account twice, a Welcome for an account not
+/// being added), LastFacilitator, QuotaExceeded (room full): the mirror of
+/// the MLS roster must stay consistent even if the view and the mirror ever
+/// disagreed.
+[[nodiscard]] Result<BundleTransition, Rejection> plan_bundle(const RoomState& room, const AccountId& submitter,
+                                                              Epoch epoch,
+                                                              const std::vector<wire::RosterChange>& roster,
+                                                              const std::vector<AccountId>& welcomed);
 
 /// Moves a member's stored cursor forward (never back, never past head).
 /// Returns whether it changed.

@@ -41,6 +41,16 @@ std::optional<AccountId> account_in(const mls::Credential& c) {
   return std::move(*a);
 }
 
+// The sender of a handshake must be the submitter's own leaf: its account, its key.
+bool sent_by(const mls::PublicGroup& view, const mls::PublicMessage& pub, const AccountId& submitter,
+             const IdentityLookup& identity_of) {
+  if (pub.content.sender.sender_type != mls::SenderType::Member) return false;
+  const auto sender = member_at(view, mls::LeafIndex{pub.content.sender.index});
+  const auto submitter_key = identity_of(submitter);
+  return sender && submitter_key &&
+         mls::check_account_leaf(*view.tree().leaf(sender->leaf), submitter.v, *submitter_key);
+}
+
 }  // namespace
 
 Result<mls::PublicGroup, Rejection> open_room_view(const RoomId& room, BytesView group_info, const AccountId& creator,
@@ -82,14 +92,8 @@ Result<CommitPlan, Rejection> plan_commit(const mls::PublicGroup& view, BytesVie
   if (pub->content.epoch != view.epoch()) {
     return fail(Rejection{ErrorCode::EpochConflict, "the commit is not built on the room's current epoch"});
   }
-  // The committer's leaf must be the submitter's own: its account, its key.
   if (pub->content.sender.sender_type != mls::SenderType::Member) return fail(invalid("the committer is not a member"));
-  const auto committer = member_at(view, mls::LeafIndex{pub->content.sender.index});
-  const auto submitter_key = identity_of(submitter);
-  if (!committer || !submitter_key || !mls::check_account_leaf(*view.tree().leaf(committer->leaf), submitter.v,
-                                                               *submitter_key)) {
-    return fail(invalid("the commit claims another member's leaf"));
-  }
+  if (!sent_by(view, *pub, submitter, identity_of)) return fail(invalid("the commit claims another member's leaf"));
 
   CommitPlan plan{view, {}, {}};
   auto update = plan.next.handle(*pub, now_s);
@@ -142,6 +146,57 @@ Result<CommitPlan, Rejection> plan_commit(const mls::PublicGroup& view, BytesVie
   }
   if (welcomed.size() != plan.joiners.size()) return fail(invalid("an added member has no Welcome"));
   return plan;
+}
+
+HandshakeKind handshake_kind(BytesView handshake) {
+  if (handshake.size() > kMaxCommitSize) return HandshakeKind::Other;
+  auto message = mls::decode<mls::MlsMessage>(handshake);
+  const auto* pub = message ? std::get_if<mls::PublicMessage>(&message->body) : nullptr;
+  if (pub == nullptr) return HandshakeKind::Other;
+  switch (mls::content_type(pub->content.content)) {
+    case mls::ContentType::Commit: return HandshakeKind::Commit;
+    case mls::ContentType::Proposal: return HandshakeKind::Proposal;
+    case mls::ContentType::Application: return HandshakeKind::Other;
+  }
+  return HandshakeKind::Other;
+}
+
+Result<mls::PublicGroup, Rejection> plan_proposal(const mls::PublicGroup& view, BytesView handshake,
+                                                  const AccountId& submitter, const IdentityLookup& identity_of,
+                                                  std::uint64_t now_s) {
+  if (handshake.size() > kMaxProposalSize) return fail(invalid("the proposal is too large"));
+  auto message = mls::decode<mls::MlsMessage>(handshake);
+  if (!message) return fail(mls_refusal("the proposal does not parse", message.error()));
+  const auto* pub = std::get_if<mls::PublicMessage>(&message->body);
+  const auto* proposal = pub != nullptr ? std::get_if<mls::Proposal>(&pub->content.content) : nullptr;
+  if (proposal == nullptr) return fail(invalid("a standalone proposal must be a PublicMessage proposal"));
+  if (pub->content.group_id != view.context().group_id) return fail(invalid("the proposal is for another group"));
+  if (pub->content.epoch != view.epoch()) {
+    return fail(Rejection{ErrorCode::StaleEpoch, "the proposal is not for the room's current epoch"});
+  }
+  if (!sent_by(view, *pub, submitter, identity_of)) return fail(invalid("the proposal claims another member's leaf"));
+  const auto* remove = std::get_if<mls::Remove>(&proposal->body);
+  if (remove == nullptr || remove->removed != pub->content.sender.index) {
+    return fail(invalid("the relay takes only a member's own removal as a standalone proposal"));
+  }
+  mls::PublicGroup next = view;
+  auto update = next.handle(*pub, now_s);
+  if (!update) return fail(mls_refusal("the proposal is refused", update.error()));
+  return next;
+}
+
+Result<Epoch, Rejection> check_application_message(const RoomId& room, Epoch stated, BytesView payload) {
+  if (payload.size() > kMaxApplicationMessageSize) return fail(invalid("the message is too large"));
+  auto message = mls::decode<mls::MlsMessage>(payload);
+  if (!message) return fail(mls_refusal("the message does not parse", message.error()));
+  const auto* priv = std::get_if<mls::PrivateMessage>(&message->body);
+  if (priv == nullptr) return fail(invalid("an application message must be an MLS PrivateMessage"));
+  if (priv->group_id != room.v) return fail(invalid("the message is for another group"));
+  if (priv->content_type != mls::ContentType::Application) {
+    return fail(invalid("a handshake travels in a bundle, not as an application message"));
+  }
+  if (priv->epoch != stated.v) return fail(invalid("the envelope's epoch is not the message's"));
+  return Epoch{priv->epoch};
 }
 
 }  // namespace hearth::relay

@@ -25,6 +25,11 @@ namespace hearth::relay {
 /// its keys and credentials is about 200 KiB).
 inline constexpr std::size_t kMaxGroupInfoSize = 512 * 1024;
 inline constexpr std::size_t kMaxCommitSize = 256 * 1024;
+/// Largest standalone proposal (a self-removal is under 200 bytes).
+inline constexpr std::size_t kMaxProposalSize = 4 * 1024;
+/// Largest application message (an MLSMessage PrivateMessage) the relay
+/// takes: well below the default frame limit, far above a padded chat text.
+inline constexpr std::size_t kMaxApplicationMessageSize = 256 * 1024;
 
 /// The identity key the relay's directory holds for an account (nullopt:
 /// no such account).
@@ -61,5 +66,31 @@ struct CommitPlan {
                                                         const AccountId& submitter,
                                                         const std::vector<wire::WelcomeFor>& welcomes,
                                                         const IdentityLookup& identity_of, std::uint64_t now_s);
+
+/// What a handshake envelope claims to be, from its outer header only.
+enum class HandshakeKind { Commit, Proposal, Other };
+[[nodiscard]] HandshakeKind handshake_kind(BytesView handshake);
+
+/// A standalone proposal the relay accepts and fans out without moving the
+/// epoch: a member leaving, i.e. an MLSMessage PublicMessage Remove of the
+/// sender's own leaf, from the submitter's leaf, for this group
+/// (InvalidArgument otherwise, also for any other proposal type), for the
+/// current epoch (StaleEpoch), validly signed (InvalidArgument). Returns the
+/// view with the proposal cached: a later commit from any member may include
+/// it by reference, and the role policy allows that (a member's own removal
+/// needs no facilitator). The cache empties when the epoch moves.
+[[nodiscard]] Result<mls::PublicGroup, Rejection> plan_proposal(const mls::PublicGroup& view, BytesView handshake,
+                                                                const AccountId& submitter,
+                                                                const IdentityLookup& identity_of,
+                                                                std::uint64_t now_s);
+
+/// The outer header of an application envelope (RFC 9420 §6.3.1; nothing is
+/// decrypted): at most kMaxApplicationMessageSize bytes, an MLSMessage
+/// PrivateMessage of this group (group id == room id) with content type
+/// application, whose MLS epoch is the one the envelope states
+/// (InvalidArgument otherwise). Returns the MLS epoch; the caller checks it
+/// is current (StaleEpoch).
+[[nodiscard]] Result<Epoch, Rejection> check_application_message(const RoomId& room, Epoch stated,
+                                                                 BytesView payload);
 
 }  // namespace hearth::relay

@@ -39,9 +39,16 @@ TEST_CASE("store: open creates and migrates, reopen keeps the data", "[server][s
     REQUIRE(s->db().user_version().value() == kSchemaVersion);
     REQUIRE(s->insert_account(AccountRow{acct(1), "alice", Bytes(32, 7)}, 1));
     auto room = new_room(RoomId{Bytes(16, 9)}, 1, acct(1), 0);
-    REQUIRE(s->insert_room(room, acct(1), Bytes{1}, 1));
+    REQUIRE(s->insert_room(room, acct(1), Bytes{1}, Bytes{0xe0, 0}, 1));
     REQUIRE(s->insert_envelope(1, envelope(1, wire::EnvelopeKind::Application, 10)));
+    auto proposal = envelope(2, wire::EnvelopeKind::Handshake, 11);
+    proposal.proposal = true;
+    REQUIRE(s->insert_envelope(1, proposal));
     REQUIRE(s->save_cursor(1, acct(1), Seq{1}));
+    // A later bundle's view replaces the first, in the caller's transaction.
+    REQUIRE(s->save_room_view(1, Bytes{0xe1, 1}));
+    // There is no room 2 to hold a view.
+    REQUIRE_FALSE(s->save_room_view(2, Bytes{0xe2}));
   }
   auto s = RelayStore::open(dir.path() / "data");
   REQUIRE(s);
@@ -50,11 +57,45 @@ TEST_CASE("store: open creates and migrates, reopen keeps the data", "[server][s
   REQUIRE(state->accounts.size() == 1);
   REQUIRE(state->accounts[0].handle == "alice");
   REQUIRE(state->rooms.size() == 1);
-  REQUIRE(state->rooms[0].head.v == 1);
+  REQUIRE(state->rooms[0].head.v == 2);
   REQUIRE(state->rooms[0].members.at(acct(1)).role == wire::Role::Facilitator);
   REQUIRE(state->rooms[0].members.at(acct(1)).cursor.v == 1);
-  REQUIRE(state->ids.size() == 1);
+  REQUIRE(state->views.size() == 1);
+  REQUIRE(state->views.at(1) == Bytes{0xe1, 1});
+  REQUIRE(state->ids.size() == 2);
   REQUIRE(state->ids[0].seq.v == 1);
+  REQUIRE_FALSE(state->ids[0].proposal);
+  REQUIRE(state->ids[1].proposal);
+}
+
+TEST_CASE("store: version 2 migrates to 3, its rooms kept without a view", "[server][store]") {
+  test::TempDir dir;
+  {
+    // What a version 2 relay left: the same tables without the new columns.
+    auto s = RelayStore::open(dir.path());
+    REQUIRE(s);
+    REQUIRE(s->insert_account(AccountRow{acct(1), "alice", Bytes(32, 7)}, 1));
+    REQUIRE(s->db().exec("ALTER TABLE rooms DROP COLUMN view"));
+    REQUIRE(s->db().exec("ALTER TABLE envelopes DROP COLUMN proposal"));
+    REQUIRE(s->db().exec("INSERT INTO rooms(row, id, creator, group_info, epoch, head, lifetime_ms, deleted_through,"
+                         " created_ms) VALUES(1, x'09090909090909090909090909090909', x'01', x'010203', 3, 4, 0, 0, 1)"));
+    REQUIRE(s->db().exec("INSERT INTO envelopes(room, seq, kind, sender, envelope_id, epoch, ts_ms, payload)"
+                         " VALUES(1, 4, 2, x'01', x'04', 2, 5, x'c001')"));
+    REQUIRE(s->db().exec("PRAGMA user_version = 2"));
+  }
+  auto s = RelayStore::open(dir.path());
+  REQUIRE(s);
+  REQUIRE(s->db().user_version().value() == 3);
+  auto state = s->load();
+  REQUIRE(state);
+  REQUIRE(state->rooms.size() == 1);
+  REQUIRE(state->rooms[0].epoch.v == 3);
+  REQUIRE(state->views.empty());
+  REQUIRE(state->ids.size() == 1);
+  REQUIRE_FALSE(state->ids[0].proposal);  // every version 2 handshake was a commit
+  // The migrated room takes a view like any other.
+  REQUIRE(s->save_room_view(1, Bytes{0xe0}));
+  REQUIRE(s->load()->views.at(1) == Bytes{0xe0});
 }
 
 TEST_CASE("store: a corrupt or foreign file is a clear error", "[server][store]") {
@@ -144,7 +185,7 @@ TEST_CASE("store: envelopes, Welcome addressing, retention and closing", "[serve
   auto s = RelayStore::open_memory();
   REQUIRE(s);
   auto room = new_room(RoomId{Bytes(16, 9)}, 1, acct(1), 0);
-  REQUIRE(s->insert_room(room, acct(1), Bytes{}, 0));
+  REQUIRE(s->insert_room(room, acct(1), Bytes{}, Bytes{}, 0));
   REQUIRE(s->insert_envelope(1, envelope(1, wire::EnvelopeKind::Application, 10)));
   auto hs = envelope(2, wire::EnvelopeKind::Handshake, 20);
   hs.roster_changes = {wire::RosterChange{wire::RosterOp::Add, acct(2), wire::Role::Member}};

@@ -15,7 +15,7 @@ EnvelopeId env(std::uint8_t b) { return EnvelopeId{Bytes(16, b)}; }
 TEST_CASE("idempotency: new, replay, conflict", "[server][core][idempotency]") {
   IdempotencyIndex idx;
   REQUIRE(idx.decide(acct(1), env(1), 7, EnvelopeKind::Application) == IdDecision::New);
-  idx.record(acct(1), env(1), IdRecord{7, Seq{3}, EnvelopeKind::Application, Epoch{2}}, 100);
+  idx.record(acct(1), env(1), IdRecord{7, Seq{3}, EnvelopeKind::Application, Epoch{2}, false}, 100);
   REQUIRE(idx.decide(acct(1), env(1), 7, EnvelopeKind::Application) == IdDecision::Replay);
   REQUIRE(idx.find(acct(1), env(1))->seq.v == 3);
   // Same id, another room or another kind: DuplicateId.
@@ -28,8 +28,8 @@ TEST_CASE("idempotency: new, replay, conflict", "[server][core][idempotency]") {
 TEST_CASE("idempotency: eviction follows retention, by seq or by age", "[server][core][idempotency]") {
   IdempotencyIndex idx;
   for (std::uint8_t i = 1; i <= 5; ++i)
-    idx.record(acct(1), env(i), IdRecord{7, Seq{i}, EnvelopeKind::Application, Epoch{0}}, 100 * i);
-  idx.record(acct(1), env(9), IdRecord{8, Seq{1}, EnvelopeKind::Application, Epoch{0}}, 100);
+    idx.record(acct(1), env(i), IdRecord{7, Seq{i}, EnvelopeKind::Application, Epoch{0}, false}, 100 * i);
+  idx.record(acct(1), env(9), IdRecord{8, Seq{1}, EnvelopeKind::Application, Epoch{0}, false}, 100);
   idx.evict(7, Seq{2}, 0);
   REQUIRE(idx.find(acct(1), env(2)) == nullptr);
   REQUIRE(idx.find(acct(1), env(3)) != nullptr);

@@ -239,3 +239,156 @@ TEST_CASE("room view: out-of-policy, stale, foreign-key and unknown-account comm
   REQUIRE_FALSE(not_commit);
   CHECK(not_commit.error().code == wire::ErrorCode::InvalidArgument);
 }
+
+namespace {
+
+/// Alice's room with Bob and Carol added at epoch 1: the view and every member's state.
+struct Grown {
+  mls::PublicGroup view;
+  mls::GroupState alice;
+  mls::GroupState bob;
+  mls::GroupState carol;
+};
+Grown grow(World& w, const Device& alice, const Device& bob, const Device& carol) {
+  auto [group, view] = found(w, alice);
+  const auto bob_kp = package(bob, w.rng);
+  const auto carol_kp = package(carol, w.rng);
+  auto add = group.add({bob_kp.key_package, carol_kp.key_package}, w.rng, env());
+  REQUIRE(add);
+  auto plan = plan_commit(view, mls::encode(add->commit), alice.account,
+                          welcomes_for(*add, {bob.account, carol.account}), w.lookup, kNow);
+  REQUIRE(plan);
+  const auto& welcome = std::get<mls::Welcome>(add->welcome->body);
+  auto bob_g = mls::GroupState::join(welcome, bob_kp, bob.copy(), std::nullopt, mls::RolePolicy::Hearth, env());
+  auto carol_g = mls::GroupState::join(welcome, carol_kp, carol.copy(), std::nullopt, mls::RolePolicy::Hearth, env());
+  REQUIRE(bob_g);
+  REQUIRE(carol_g);
+  return Grown{std::move(plan->next), std::move(add->next), std::move(*bob_g), std::move(*carol_g)};
+}
+
+struct ThreeMembers {
+  World w;
+  const Device& alice = w.add(1);
+  const Device& bob = w.add(2);
+  const Device& carol = w.add(3);
+  Grown room = grow(w, alice, bob, carol);
+};
+
+}  // namespace
+
+TEST_CASE("room view: a member's own removal is a proposal any member may commit", "[server][view]") {
+  ThreeMembers fixture;
+  auto& [w, alice, bob, carol, room] = fixture;
+  auto leave = room.bob.propose_remove(room.bob.own_leaf());
+  REQUIRE(leave);
+  const Bytes proposal = mls::encode(*leave->message);
+  CHECK(handshake_kind(proposal) == HandshakeKind::Proposal);
+
+  // Only from the leaver's own connection.
+  auto foreign = plan_proposal(room.view, proposal, carol.account, w.lookup, kNow);
+  REQUIRE_FALSE(foreign);
+  CHECK(foreign.error().reason.find("another member") != std::string::npos);
+  auto accepted = plan_proposal(room.view, proposal, bob.account, w.lookup, kNow);
+  INFO((accepted ? "" : accepted.error().reason));
+  REQUIRE(accepted);
+  CHECK(accepted->epoch() == room.view.epoch());
+  CHECK(accepted->proposals().size() == 1);
+  CHECK(room.view.proposals().size() == 0);  // the old view is untouched
+
+  // Carol, no facilitator, commits Bob's leaving by reference.
+  auto carol_seen = room.carol.handle(*leave->message, env());
+  REQUIRE(carol_seen);
+  auto commit = carol_seen->next.commit(mls::CommitOptions{}, w.rng, env());
+  REQUIRE(commit);
+  const Bytes handshake = mls::encode(commit->commit);
+  CHECK(handshake_kind(handshake) == HandshakeKind::Commit);
+  // Without the cached proposal the relay cannot resolve the reference.
+  auto unknown = plan_commit(room.view, handshake, carol.account, {}, w.lookup, kNow);
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().code == wire::ErrorCode::InvalidArgument);
+  auto plan = plan_commit(*accepted, handshake, carol.account, {}, w.lookup, kNow);
+  INFO((plan ? "" : plan.error().reason));
+  REQUIRE(plan);
+  REQUIRE(plan->roster.size() == 1);
+  CHECK(plan->roster[0] == wire::RosterChange{wire::RosterOp::Remove, bob.account, wire::Role::Member});
+  CHECK(plan->next.proposals().size() == 0);  // pending proposals end with the epoch
+  // The cached proposal survives the relay's database.
+  auto reloaded = mls::PublicGroup::load(accepted->serialize(), mls::RolePolicy::Hearth);
+  REQUIRE(reloaded);
+  CHECK(*reloaded == *accepted);
+}
+
+TEST_CASE("room view: standalone proposals other than one's own removal are refused", "[server][view]") {
+  ThreeMembers fixture;
+  auto& [w, alice, bob, carol, room] = fixture;
+  auto code_of = [&](BytesView bytes, const AccountId& who) {
+    auto r = plan_proposal(room.view, bytes, who, w.lookup, kNow);
+    REQUIRE_FALSE(r);
+    return r.error().code;
+  };
+  // A facilitator's Remove of someone else must come as a commit.
+  auto remove_other = room.alice.propose_remove(mls::LeafIndex{2});
+  REQUIRE(remove_other);
+  CHECK(code_of(mls::encode(*remove_other->message), alice.account) == wire::ErrorCode::InvalidArgument);
+  auto update = room.bob.propose_update(w.rng);
+  REQUIRE(update);
+  CHECK(code_of(mls::encode(*update->message), bob.account) == wire::ErrorCode::InvalidArgument);
+  // A forged signature, garbage, a commit, an oversized message.
+  auto leave = room.bob.propose_remove(room.bob.own_leaf());
+  REQUIRE(leave);
+  auto forged = *leave->message;
+  std::get<mls::PublicMessage>(forged.body).auth.signature[3] ^= 0x10;
+  CHECK(code_of(mls::encode(forged), bob.account) == wire::ErrorCode::InvalidArgument);
+  CHECK(code_of(Bytes{0, 1, 0, 1, 9}, bob.account) == wire::ErrorCode::InvalidArgument);
+  CHECK(code_of(Bytes(kMaxProposalSize + 1, 0), bob.account) == wire::ErrorCode::InvalidArgument);
+  auto refresh = room.bob.update(w.rng, env());
+  REQUIRE(refresh);
+  CHECK(code_of(mls::encode(refresh->commit), bob.account) == wire::ErrorCode::InvalidArgument);
+  // On a later epoch, Bob's old proposal is stale.
+  auto moved = plan_commit(room.view, mls::encode(refresh->commit), bob.account, {}, w.lookup, kNow);
+  REQUIRE(moved);
+  auto stale = plan_proposal(moved->next, mls::encode(*leave->message), bob.account, w.lookup, kNow);
+  REQUIRE_FALSE(stale);
+  CHECK(stale.error().code == wire::ErrorCode::StaleEpoch);
+  CHECK(handshake_kind(Bytes{1, 2, 3}) == HandshakeKind::Other);
+}
+
+TEST_CASE("room view: application envelopes are checked by their outer header", "[server][view]") {
+  World w;
+  const auto& alice = w.add(1);
+  auto [group, view] = found(w, alice);
+  auto message = group.protect(to_bytes("hello"), {}, w.rng);
+  REQUIRE(message);
+  const Bytes bytes = mls::encode(*message);
+  auto ok = check_application_message(kRoom, Epoch{0}, bytes);
+  REQUIRE(ok);
+  CHECK(ok->v == 0);
+  auto refused = [&](const RoomId& room, Epoch stated, BytesView b) {
+    auto r = check_application_message(room, stated, b);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == wire::ErrorCode::InvalidArgument);
+    return r.error().reason;
+  };
+  CHECK(refused(RoomId{Bytes(32, 0x43)}, Epoch{0}, bytes).find("another group") != std::string::npos);
+  CHECK(refused(kRoom, Epoch{1}, bytes).find("epoch") != std::string::npos);
+  refused(kRoom, Epoch{0}, Bytes{});
+  refused(kRoom, Epoch{0}, to_bytes("plain text is not an MLS message"));
+  Bytes truncated = bytes;
+  truncated.resize(truncated.size() / 2);
+  refused(kRoom, Epoch{0}, truncated);
+  Bytes trailing = bytes;
+  trailing.push_back(0);
+  refused(kRoom, Epoch{0}, trailing);
+  CHECK(refused(kRoom, Epoch{0}, Bytes(kMaxApplicationMessageSize + 1, 0)).find("too large") != std::string::npos);
+  // A handshake or GroupInfo is no application message.
+  refused(kRoom, Epoch{0}, info_of(group));
+  auto commit = group.update(w.rng, env());
+  REQUIRE(commit);
+  refused(kRoom, Epoch{0}, mls::encode(commit->commit));
+  mls::CommitOptions hidden;
+  hidden.force_path = true;
+  hidden.encrypt = true;
+  auto private_commit = group.commit(hidden, w.rng, env());
+  REQUIRE(private_commit);
+  CHECK(refused(kRoom, Epoch{0}, mls::encode(private_commit->commit)).find("handshake") != std::string::npos);
+}
