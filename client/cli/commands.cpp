@@ -429,6 +429,11 @@ Exit cmd_leave(const Globals& g, const std::string& room) {
   return membership(g, room, "leave_requested", [](Engine& e, RoomId r) { return e.leave_room(std::move(r)); });
 }
 
+Exit cmd_set_role(const Globals& g, const std::string& room, const std::string& handle, bool facilitator) {
+  const auto role = facilitator ? wire::Role::Facilitator : wire::Role::Member;
+  return membership(g, room, "role_changed", [&](Engine& e, RoomId r) { return e.set_role(std::move(r), handle, role); });
+}
+
 Exit cmd_refresh_keys(const Globals& g, const std::string& room) {
   return membership(g, room, "keys_refreshed", [](Engine& e, RoomId r) { return e.refresh_keys(std::move(r)); });
 }

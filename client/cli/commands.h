@@ -36,6 +36,7 @@ struct Globals {
 /// Sends any Content kind (settings, profile, agreement, ...), as cmd_send does a text.
 [[nodiscard]] Exit cmd_send_content(const Globals& g, const std::string& room, const client::ContentBody& body);
 [[nodiscard]] Exit cmd_refresh_keys(const Globals& g, const std::string& room);
+[[nodiscard]] Exit cmd_set_role(const Globals& g, const std::string& room, const std::string& handle, bool facilitator);
 /// This epoch's safety code (offline).
 [[nodiscard]] Exit cmd_safety_code(const Globals& g, const std::string& room);
 /// The room's members as this device's group state holds them (offline).

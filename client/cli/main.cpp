@@ -108,6 +108,11 @@ int main(int argc, char** argv) {
   history->add_option("--room", room, "Room id (hex)")->required();
   history->add_option("--limit", limit, "At most this many")->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
 
+  std::string role_name;
+  auto* set_role = app.add_subcommand("set-role", "Make a member a facilitator, or a facilitator a member (facilitators)");
+  set_role->add_option("--room", room, "Room id (hex)")->required();
+  set_role->add_option("--handle", handle, "Their handle")->required();
+  set_role->add_option("--role", role_name, "facilitator or member")->required()->check(CLI::IsMember({"facilitator", "member"}));
   auto* refresh = app.add_subcommand("refresh-keys", "Refresh your keys in a room now (a commit with a path)");
   refresh->add_option("--room", room, "Room id (hex)")->required();
   auto* code_cmd = app.add_subcommand("safety-code", "Print the room's safety code for this epoch (offline)");
@@ -183,6 +188,7 @@ int main(int argc, char** argv) {
   else if (*remove) code = cmd_remove(g, room, handle);
   else if (*leave) code = cmd_leave(g, room);
   else if (*refresh) code = cmd_refresh_keys(g, room);
+  else if (*set_role) code = cmd_set_role(g, room, handle, role_name == "facilitator");
   else if (*code_cmd) code = cmd_safety_code(g, room);
   else if (*members) code = cmd_members(g, room);
   else if (*settings) {

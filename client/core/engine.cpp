@@ -192,6 +192,13 @@ std::future<ClientResult<Seq>> Engine::leave_room(RoomId room) {
   return impl->spawn<Seq>([impl, room = std::move(room)] { return impl->leave_room(room); });
 }
 
+std::future<ClientResult<Seq>> Engine::set_role(RoomId room, std::string handle, wire::Role role) {
+  Impl* impl = impl_.get();
+  return impl->spawn<Seq>([impl, room = std::move(room), handle = std::move(handle), role] {
+    return impl->set_role(room, handle, role);
+  });
+}
+
 std::future<ClientResult<Seq>> Engine::refresh_keys(RoomId room) {
   Impl* impl = impl_.get();
   return impl->spawn<Seq>([impl, room = std::move(room)] { return impl->refresh_keys(room); });

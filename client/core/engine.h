@@ -162,6 +162,9 @@ class Engine {
   /// of another member carries out (RoomLeft then). The only facilitator of
   /// a room with others in it cannot leave (InvalidArgument).
   [[nodiscard]] std::future<ClientResult<Seq>> leave_room(RoomId room);
+  /// Makes a member a facilitator, or a facilitator a member again
+  /// (facilitators; the room always keeps one).
+  [[nodiscard]] std::future<ClientResult<Seq>> set_role(RoomId room, std::string handle, wire::Role role);
   /// Refreshes our keys in the room (a commit with a path), committing any
   /// leave proposals of this epoch too.
   [[nodiscard]] std::future<ClientResult<Seq>> refresh_keys(RoomId room);

@@ -135,6 +135,7 @@ class Engine::Impl {
   asio::awaitable<ClientResult<Seq>> add_member(RoomId room, std::string handle);
   asio::awaitable<ClientResult<Seq>> remove_member(RoomId room, std::string handle);
   asio::awaitable<ClientResult<Seq>> refresh_keys(RoomId room);
+  asio::awaitable<ClientResult<Seq>> set_role(RoomId room, std::string handle, wire::Role role);
   asio::awaitable<ClientResult<Seq>> leave_room(RoomId room);
   /// True once `done()` holds; false when it did not within request_timeout
   /// or we went offline.

@@ -280,6 +280,24 @@ asio::awaitable<ClientResult<Seq>> Engine::Impl::remove_member(RoomId room, std:
   co_return co_await submit_commit(std::move(room), std::move(build));
 }
 
+asio::awaitable<ClientResult<Seq>> Engine::Impl::set_role(RoomId room, std::string handle, wire::Role role) {
+  if (auto may = require_facilitator(room, "change roles"); !may) co_return fail(may.error());
+  auto info = co_await lookup(std::move(handle));
+  if (!info) co_return fail(info.error());
+  const AccountId account = info->account;
+  const bool facilitator = role == wire::Role::Facilitator;
+  BuildCommit build = [this, account, facilitator](const RoomGroup& g) -> ClientResult<RoomCommit> {
+    if (!g.member(account)) return fail(ClientError{ClientCode::InvalidArgument, "not a member of this room"});
+    if (g.is_facilitator(account) == facilitator) {
+      return fail(ClientError{ClientCode::InvalidArgument, "that member has this role already"});
+    }
+    auto c = g.set_role(account, facilitator, rng_, seconds(now_ms()));
+    if (!c) return fail(mls_error("cannot change this member's role", c.error()));
+    return std::move(*c);
+  };
+  co_return co_await submit_commit(std::move(room), std::move(build));
+}
+
 asio::awaitable<ClientResult<Seq>> Engine::Impl::refresh_keys(RoomId room) {
   BuildCommit build = [this](const RoomGroup& g) -> ClientResult<RoomCommit> {
     auto c = g.refresh(rng_, seconds(now_ms()));

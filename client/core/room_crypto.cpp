@@ -18,12 +18,17 @@ wire::Role role_of(const RoomGroup& g, const AccountId& a) {
 }
 
 void on_welcome(GroupEffects& fx, const wire::Deliver& d, const GroupSelf& self, std::uint64_t now_s) {
-  if (fx.group) return;  // joined already: a second Welcome changes nothing
   auto joined = RoomGroup::join(d.payload, self.account, self.identity, self.key_packages, now_s);
   if (!joined) {
+    // A copy of the Welcome we joined with has no KeyPackage left to open it.
+    if (fx.group) return;
     fx.events.emplace_back(failure(d, why("cannot join from this Welcome", joined.error())));
     return;
   }
+  // Re-added (our state had stopped at a commit we could not apply): the
+  // Welcome's newer epoch replaces it. One for an epoch we hold or passed
+  // changes nothing.
+  if (fx.group && joined->group.epoch() <= fx.group->epoch()) return;
   if (joined->group.room() != d.room) {
     fx.events.emplace_back(failure(d, "the Welcome is for another room"));
     return;

@@ -4,7 +4,7 @@
 // pure function the engine runs on every envelope of someone else's:
 //
 //   Welcome      -> join with one of our KeyPackages: the room's first
-//                   group; RoomJoined
+//                   group, or a newer one when we were re-added; RoomJoined
 //   Handshake    -> apply the commit: RosterChanged (as our own state
 //                   derives it), RoomLeft when it removed us; or cache a
 //                   member's leave proposal: LeaveRequested

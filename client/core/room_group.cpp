@@ -212,6 +212,30 @@ MlsResult<RoomCommit> RoomGroup::remove(const std::vector<AccountId>& accounts, 
   return to_room_commit(*this, std::move(*pending), {}, std::move(next));
 }
 
+MlsResult<RoomCommit> RoomGroup::set_role(const AccountId& account, bool facilitator, Rng& rng,
+                                          std::uint64_t now_s) const {
+  if (!member(account) || is_facilitator(account) == facilitator) return fail(Error::InvalidProposal);
+  mls::Roles roles = state_.roles();
+  if (facilitator) {
+    roles.facilitators.push_back(account.v);
+  } else {
+    std::erase(roles.facilitators, account.v);
+  }
+  // The proposal replaces the extensions whole: keep all but the roles.
+  std::vector<mls::Extension> extensions;
+  for (const auto& e : state_.context().extensions) {
+    if (e.extension_type != mls::kRolesExtensionType) extensions.push_back(e);
+  }
+  extensions.push_back(mls::roles_extension(std::move(roles)));
+  mls::CommitOptions options;
+  options.proposals.push_back(mls::Proposal{mls::GroupContextExtensions{std::move(extensions)}});
+  options.force_path = true;
+  auto pending = state_.commit(options, rng, env_at(now_s));
+  if (!pending) return fail(pending.error());
+  RoomGroup next(std::move(pending->next));
+  return to_room_commit(*this, std::move(*pending), {}, std::move(next));
+}
+
 MlsResult<RoomCommit> RoomGroup::refresh(Rng& rng, std::uint64_t now_s) const {
   auto pending = state_.update(rng, env_at(now_s));
   if (!pending) return fail(pending.error());

@@ -97,6 +97,11 @@ class RoomGroup {
   /// Removes these accounts (InvalidProposal when one is not a member).
   [[nodiscard]] mls::MlsResult<RoomCommit> remove(const std::vector<AccountId>& accounts, Rng& rng,
                                                   std::uint64_t now_s) const;
+  /// Makes `account` (a member) a facilitator or a member again: a
+  /// GroupContextExtensions commit with the new roles extension.
+  /// InvalidProposal when it is no member, or already has that role.
+  [[nodiscard]] mls::MlsResult<RoomCommit> set_role(const AccountId& account, bool facilitator, Rng& rng,
+                                                    std::uint64_t now_s) const;
   /// Refreshes our own keys (a commit with a path), committing the
   /// proposals this epoch holds as well (a member's leave).
   [[nodiscard]] mls::MlsResult<RoomCommit> refresh(Rng& rng, std::uint64_t now_s) const;

@@ -250,6 +250,42 @@ TEST_CASE("integration: two commits at the same moment: one wins, the other is r
   REQUIRE(collect(*bob, bob.seen, [&](const Seen& s) { return saw_text(s, w.room, "still one room"); }));
 }
 
+TEST_CASE("integration: two facilitators remove at the same moment: one wins, the other retries on top",
+          "[integration][client][mls]") {
+  World w(5);
+  auto& alice = w.clients[0];
+  auto& bob = w.clients[1];
+  auto& carol = w.clients[2];
+  auto promoted = await(alice->set_role(w.room, "bob", wire::Role::Facilitator));
+  INFO(why(promoted));
+  REQUIRE(promoted);
+  REQUIRE(collect(*bob, bob.seen, [](const Seen& s) { return s.count_events<RosterChanged>() >= 1; }));
+  auto rooms = await(bob->rooms());
+  REQUIRE(rooms);
+  CHECK(rooms->at(0).role == wire::Role::Facilitator);
+  const auto start_epoch = epoch_of(alice, w.room);
+
+  auto a = alice->remove_member(w.room, "dave");
+  auto b = bob->remove_member(w.room, "erin");
+  auto ra = await(std::move(a));
+  auto rb = await(std::move(b));
+  INFO("alice " << why(ra) << ", bob " << why(rb));
+  REQUIRE(ra);
+  REQUIRE(rb);
+  REQUIRE(collect(*carol, carol.seen, [](const Seen& s) { return s.count_events<RosterChanged>() >= 3; }));
+  for (std::size_t i = 0; i < 3; ++i) CHECK(epoch_of(w.clients[i], w.room) == start_epoch + 2);
+  const auto code = safety_code(alice, w.room);
+  CHECK(safety_code(bob, w.room) == code);
+  CHECK(safety_code(carol, w.room) == code);
+  auto members = await(carol->members(w.room));
+  REQUIRE(members);
+  CHECK(members->size() == 3);
+  // A member cannot change roles: its client applies the policy the relay applies.
+  auto refused = await(carol->set_role(w.room, "carol", wire::Role::Facilitator));
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == ClientCode::NotAllowed);
+}
+
 TEST_CASE("integration: a member leaves: another member commits it and the leaver reads nothing after",
           "[integration][client][mls]") {
   World w(3);

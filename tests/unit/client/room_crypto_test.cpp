@@ -239,3 +239,35 @@ TEST_CASE("room crypto: a leave proposal is cached, the commit carrying it out r
                                     kNow);
   REQUIRE(only<DecryptionFailed>(forged_leave));
 }
+
+TEST_CASE("room crypto: a member stuck on an old epoch is re-added by a Welcome that replaces its state",
+          "[client][room]") {
+  test::SeededRng rng(9);
+  auto two = two_of_us(rng);
+  auto& [alice, bob, add] = two;
+  RoomGroup alices = std::move(add->next);
+  auto bobs = RoomGroup::join(add->welcomes[0].welcome, bob.account, bob.key, bob.stored, kNow);
+  REQUIRE(bobs);
+  RoomGroup stuck = bobs->group.clone();  // Bob never gets past epoch 1
+
+  // Alice removes Bob and adds him again with a fresh KeyPackage.
+  auto removed = alices.remove({bob.account}, rng, kNow);
+  REQUIRE(removed);
+  auto readd = removed->next.add({bob.publish(rng)}, rng, kNow);
+  REQUIRE(readd);
+  auto back = process_group(std::move(stuck),
+                            envelope(wire::EnvelopeKind::Welcome, 9, alice.account, 2, readd->welcomes[0].welcome),
+                            bob.self(), kNow);
+  REQUIRE(back.group);
+  CHECK(back.group->epoch() == 3);
+  CHECK(only<RoomJoined>(back));
+  CHECK(back.write.group_state);
+  CHECK(back.used_key_package == bob.stored.back().ref);
+  // And reads the room again.
+  RoomGroup now = std::move(readd->next);
+  auto sealed = now.encrypt(text_content("welcome back"), rng);
+  REQUIRE(sealed);
+  auto read = process_group(std::move(back.group),
+                            envelope(wire::EnvelopeKind::Application, 10, alice.account, 3, *sealed), bob.self(), kNow);
+  REQUIRE(only<MessageReceived>(read));
+}

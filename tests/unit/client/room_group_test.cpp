@@ -263,3 +263,38 @@ TEST_CASE("room group: saved and loaded, a member goes on where it was", "[clien
   CHECK_FALSE(RoomGroup::load(saved, r[2].key));
   CHECK_FALSE(RoomGroup::load(BytesView(saved).first(saved.size() / 2), r[1].key));
 }
+
+TEST_CASE("room group: a facilitator promotes and demotes, members see the role change", "[client][room]") {
+  Room r(3);
+  CHECK_FALSE(r[1].group->is_facilitator(r[1].account));
+  auto promote = r[0].group->set_role(r[1].account, true, r.rng, kNow);
+  REQUIRE(promote);
+  REQUIRE(promote->roster.size() == 1);
+  CHECK(promote->roster[0].op == wire::RosterOp::SetRole);
+  CHECK(promote->roster[0].account == r[1].account);
+  CHECK(promote->roster[0].role == wire::Role::Facilitator);
+  auto seen = r[2].group->apply(promote->commit, kNow);
+  REQUIRE(seen);
+  CHECK(seen->roster == promote->roster);
+  CHECK(seen->next.is_facilitator(r[1].account));
+  auto bobs = r[1].group->apply(promote->commit, kNow);
+  REQUIRE(bobs);
+  r[0].group = std::move(promote->next);
+  r[1].group = std::move(bobs->next);
+  r[2].group = std::move(seen->next);
+  // Bob, a facilitator now, may remove; Carol, a member, may not promote herself.
+  CHECK(r[1].group->remove({r[2].account}, r.rng, kNow));
+  auto self_promote = r[2].group->set_role(r[2].account, true, r.rng, kNow);
+  REQUIRE_FALSE(self_promote);
+  CHECK(self_promote.error() == mls::Error::PolicyViolation);
+  // Already the role, or no member: refused before any commit.
+  CHECK(r[0].group->set_role(r[1].account, true, r.rng, kNow).error() == mls::Error::InvalidProposal);
+  CHECK(r[0].group->set_role(AccountId{Bytes(16, 0x77)}, true, r.rng, kNow).error() == mls::Error::InvalidProposal);
+  // Demoted again; the last facilitator cannot demote itself.
+  auto demote = r[0].group->set_role(r[1].account, false, r.rng, kNow);
+  REQUIRE(demote);
+  CHECK(demote->roster.at(0).role == wire::Role::Member);
+  auto alone = demote->next.set_role(r[0].account, false, r.rng, kNow);
+  REQUIRE_FALSE(alone);
+  CHECK(alone.error() == mls::Error::PolicyViolation);
+}
