@@ -179,6 +179,19 @@ Result<mls::PublicGroup, Rejection> plan_proposal(const mls::PublicGroup& view, 
   if (remove == nullptr || remove->removed != pub->content.sender.index) {
     return fail(invalid("the relay takes only a member's own removal as a standalone proposal"));
   }
+  // The last facilitator's leaving could never be committed (the room keeps
+  // a facilitator) and would sit in every member's commits until then.
+  const auto leaver = member_at(view, mls::LeafIndex{pub->content.sender.index});
+  const auto& roles = view.roles();
+  const auto is_facilitator = [&](const mls::Member& m) {
+    const auto account = account_in(m.credential);
+    return account && mls::lists_facilitator(roles, *account);
+  };
+  const auto members = view.members();
+  const auto facilitators = std::count_if(members.begin(), members.end(), is_facilitator);
+  if (leaver && is_facilitator(*leaver) && facilitators == 1) {
+    return fail(Rejection{ErrorCode::LastFacilitator, "the room's last facilitator cannot leave"});
+  }
   mls::PublicGroup next = view;
   auto update = next.handle(*pub, now_s);
   if (!update) return fail(mls_refusal("the proposal is refused", update.error()));

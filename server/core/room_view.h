@@ -75,7 +75,8 @@ enum class HandshakeKind { Commit, Proposal, Other };
 /// epoch: a member leaving, i.e. an MLSMessage PublicMessage Remove of the
 /// sender's own leaf, from the submitter's leaf, for this group
 /// (InvalidArgument otherwise, also for any other proposal type), for the
-/// current epoch (StaleEpoch), validly signed (InvalidArgument). Returns the
+/// current epoch (StaleEpoch), validly signed (InvalidArgument), not from
+/// the room's last facilitator (LastFacilitator). Returns the
 /// view with the proposal cached: a later commit from any member may include
 /// it by reference, and the role policy allows that (a member's own removal
 /// needs no facilitator). The cache empties when the epoch moves.

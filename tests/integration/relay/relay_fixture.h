@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Shared helpers for the relay integration tests.
+// Shared helpers for the relay integration tests: every room is a real MLS
+// group (mls_members.h).
 
 #include <catch2/catch.hpp>
 
@@ -10,12 +11,17 @@
 
 #include "common/crypto/crypto.h"
 #include "common/wire/messages.h"
+#include "tests/integration/relay/mls_members.h"
 #include "tests/integration/relay/relay_process.h"
 #include "tests/support/relay_client.h"
 
 namespace hearth::test {
 
-/// A relay in a fresh data directory.
+[[nodiscard]] inline Bytes random_id(std::size_t n = 16) { return crypto::random_bytes(n); }
+[[nodiscard]] inline RoomId new_room_id() { return RoomId{random_id()}; }
+[[nodiscard]] inline EnvelopeId new_envelope_id() { return EnvelopeId{random_id()}; }
+
+/// A relay in a fresh data directory, and the MLS side of its test users.
 struct RelayFixture {
   explicit RelayFixture(std::vector<std::string> extra = {})
       : relay(std::make_unique<RelayProcess>(tmp.path() / "data", std::move(extra))) {}
@@ -32,10 +38,12 @@ struct RelayFixture {
     return c;
   }
 
-  /// A connection logged in as a freshly registered account.
-  [[nodiscard]] RelayClient user(Identity& id) const {
+  /// A connection logged in as a freshly registered account, which has
+  /// published `packages` KeyPackages.
+  [[nodiscard]] RelayClient user(Identity& id, std::size_t packages = 3) {
     auto c = connect();
     c.register_account(relay->invite(), id);
+    if (packages > 0) mls.publish(c, id, packages);
     return c;
   }
 
@@ -46,13 +54,40 @@ struct RelayFixture {
     return c;
   }
 
+  /// Creates a real MLS room facilitated by `id` (logged in on `c`).
+  [[nodiscard]] RoomId create_room(RelayClient& c, const Identity& id, std::uint64_t lifetime_ms = 0) {
+    return mls.create_room(c, id, lifetime_ms);
+  }
+
+  /// Sends a bundle; once accepted every member's state follows it.
+  wire::BundleOk submit(RelayClient& c, const RoomId& room, PendingBundle p) {
+    auto ok = c.call<wire::BundleOk>(p.bundle);
+    mls.accepted(room, std::move(p));
+    return ok;
+  }
+
+  /// `by` adds `members` (their KeyPackages fetched from the relay), with a Welcome each.
+  wire::BundleOk add_members(RelayClient& c, const Identity& by, const RoomId& room,
+                             const std::vector<const Identity*>& members) {
+    return submit(c, room, mls.add(c, by, room, members));
+  }
+
+  /// A real PrivateMessage of `by` for the room's current epoch.
+  wire::SendOk send_text(RelayClient& c, const Identity& by, const RoomId& room, const std::string& text,
+                         EnvelopeId id = new_envelope_id()) {
+    const Epoch epoch{mls.epoch(by, room)};
+    return c.call<wire::SendOk>(wire::SendEnvelope{room, std::move(id), epoch, mls.encrypt(by, room, text)});
+  }
+
+  /// The plaintext of a delivered application envelope, opened by `reader`.
+  [[nodiscard]] std::string text_of(const Identity& reader, const wire::Deliver& d) {
+    return mls.decrypt(reader, d.room, d.payload);
+  }
+
   TempDir tmp;
   std::unique_ptr<RelayProcess> relay;
+  MlsMembers mls;
 };
-
-[[nodiscard]] inline Bytes random_id(std::size_t n = 16) { return crypto::random_bytes(n); }
-[[nodiscard]] inline RoomId new_room_id() { return RoomId{random_id()}; }
-[[nodiscard]] inline EnvelopeId new_envelope_id() { return EnvelopeId{random_id()}; }
 
 /// The answer must be an Error with `code`.
 inline void require_error(const wire::Frame& f, wire::ErrorCode code) {
@@ -60,31 +95,6 @@ inline void require_error(const wire::Frame& f, wire::ErrorCode code) {
   INFO("answer kind: " << wire::kind_name(f.body) << (e != nullptr ? " " + wire::to_string(e->code) : ""));
   REQUIRE(e != nullptr);
   REQUIRE(e->code == code);
-}
-
-/// Creates a room owned by `c` and returns its id.
-inline RoomId create_room(RelayClient& c, std::uint64_t lifetime_ms = 0) {
-  RoomId room = new_room_id();
-  auto ok = c.call<wire::CreateRoomOk>(wire::CreateRoom{room, Bytes{1, 2, 3}, lifetime_ms});
-  REQUIRE(ok.room == room);
-  REQUIRE(ok.epoch.v == 0);
-  return room;
-}
-
-/// Adds `members` to `room` (submitted by facilitator `c` at `epoch`), with a Welcome each.
-inline wire::BundleOk add_members(RelayClient& c, const RoomId& room, Epoch epoch,
-                                  const std::vector<const Identity*>& members) {
-  wire::SubmitBundle b{room, epoch, new_envelope_id(), Bytes{0xc0, 0x01}, {}, {}};
-  for (const auto* m : members) {
-    b.roster_changes.push_back(wire::RosterChange{wire::RosterOp::Add, m->account, wire::Role::Member});
-    b.welcomes.push_back(wire::WelcomeFor{m->account, Bytes{0x77, m->account.v[0]}});
-  }
-  return c.call<wire::BundleOk>(std::move(b));
-}
-
-inline wire::SendOk send_text(RelayClient& c, const RoomId& room, Epoch epoch, const std::string& text,
-                              EnvelopeId id = new_envelope_id()) {
-  return c.call<wire::SendOk>(wire::SendEnvelope{room, std::move(id), epoch, to_bytes(text)});
 }
 
 }  // namespace hearth::test

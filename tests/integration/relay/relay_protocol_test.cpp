@@ -172,7 +172,7 @@ TEST_CASE("registration needs a valid, unused invite and a signature bound to th
     auto me = make_identity("alice");
     auto ok = c.register_account(tokens[0], me);
     REQUIRE(ok.account.v.size() == 16);
-    auto room = create_room(c);
+    auto room = f.create_room(c, me);
     REQUIRE(room.v.size() == 16);
   }
   SECTION("a used token is refused") {
@@ -306,8 +306,8 @@ TEST_CASE("key directory: a KeyPackage that is not the uploader's own, valid now
   RelayFixture f;
   auto alice = make_identity("alice");
   auto mallory = make_identity("mallory");
-  auto a = f.user(alice);
-  auto m = f.user(mallory);
+  auto a = f.user(alice, 0);
+  auto m = f.user(mallory, 0);
   const Bytes good = key_package_for(mallory.account, mallory.key);
   auto refused = [&](wire::PublishKeys p, std::string_view why) {
     auto r = m.request(std::move(p));
@@ -344,8 +344,8 @@ TEST_CASE("key directory: one-time packages once each, then the last resort", "[
   RelayFixture f;
   auto alice = make_identity("alice");
   auto bob = make_identity("bob");
-  auto a = f.user(alice);
-  auto b = f.user(bob);
+  auto a = f.user(alice, 0);
+  auto b = f.user(bob, 0);
   const Bytes kp1 = key_package_for(alice.account, alice.key);
   const Bytes kp2 = key_package_for(alice.account, alice.key);
   const Bytes last = key_package_for(alice.account, alice.key);

@@ -6,18 +6,14 @@
 #include <thread>
 #include <unordered_set>
 
+#include "common/mls/codec.h"
 #include "server/core/limits.h"
+#include "tests/support/key_packages.h"
 #include "tests/integration/relay/relay_fixture.h"
 
 using namespace hearth;
 using namespace hearth::test;
 using wire::ErrorCode;
-
-namespace {
-
-[[nodiscard]] std::string text_of(const wire::Deliver& d) { return to_string_bytes(d.payload); }
-
-}  // namespace
 
 TEST_CASE("a room: live delivery in order, sync backlog, rosters, Ack", "[relay][rooms]") {
   RelayFixture f;
@@ -27,8 +23,8 @@ TEST_CASE("a room: live delivery in order, sync backlog, rosters, Ack", "[relay]
   auto b = f.user(bob);
   a.sync();
   b.sync();
-  const RoomId room = create_room(a);
-  auto added = add_members(a, room, Epoch{0}, {&bob});
+  const RoomId room = f.create_room(a, alice);
+  auto added = f.add_members(a, alice, room, {&bob});
   REQUIRE(added.seq.v == 1);
   REQUIRE(added.new_epoch.v == 1);
 
@@ -37,16 +33,18 @@ TEST_CASE("a room: live delivery in order, sync backlog, rosters, Ack", "[relay]
   auto joined = b.take_deliveries();
   REQUIRE(joined[0].kind == wire::EnvelopeKind::Handshake);
   REQUIRE(joined[0].seq.v == 1);
-  REQUIRE(joined[0].roster_changes.size() == 1);
+  REQUIRE(joined[0].roster_changes ==
+          std::vector<wire::RosterChange>{{wire::RosterOp::Add, bob.account, wire::Role::Member}});
   REQUIRE(joined[1].kind == wire::EnvelopeKind::Welcome);
   REQUIRE(joined[1].seq.v == 2);
 
-  for (int i = 0; i < 20; ++i) REQUIRE(send_text(a, room, Epoch{1}, "m" + std::to_string(i)).seq.v == 3u + unsigned(i));
+  for (int i = 0; i < 20; ++i)
+    REQUIRE(f.send_text(a, alice, room, "m" + std::to_string(i)).seq.v == 3u + unsigned(i));
   REQUIRE(b.wait_deliveries(20));
   auto msgs = b.take_deliveries();
   for (std::size_t i = 0; i < msgs.size(); ++i) {
     REQUIRE(msgs[i].seq.v == 3 + i);
-    REQUIRE(text_of(msgs[i]) == "m" + std::to_string(i));
+    REQUIRE(f.text_of(bob, msgs[i]) == "m" + std::to_string(i));
     REQUIRE(msgs[i].sender == alice.account);
   }
 
@@ -66,7 +64,7 @@ TEST_CASE("a room: live delivery in order, sync backlog, rosters, Ack", "[relay]
   REQUIRE(backlog.size() == 12);
   REQUIRE(backlog.front().seq.v == 11);
   REQUIRE(backlog.back().seq.v == 22);
-  send_text(a, room, Epoch{1}, "live");
+  f.send_text(a, alice, room, "live");
   REQUIRE(b2.wait_deliveries(1));
   REQUIRE(b2.take_deliveries().at(0).seq.v == 23);
 
@@ -93,7 +91,7 @@ TEST_CASE("roster rules over the wire", "[relay][rooms]") {
   auto a = f.user(alice);
   auto b = f.user(bob);
   auto c = f.user(carol);
-  const RoomId room = create_room(a);
+  const RoomId room = f.create_room(a, alice);
   require_error(a.request(wire::CreateRoom{room, {}, 0}), ErrorCode::RoomExists);
 
   SECTION("a non-member cannot send, read the roster or submit") {
@@ -105,36 +103,40 @@ TEST_CASE("roster rules over the wire", "[relay][rooms]") {
                   ErrorCode::UnknownRoom);
   }
   SECTION("a non-facilitator cannot add or remove others, or close the room") {
-    add_members(a, room, Epoch{0}, {&bob});
-    wire::SubmitBundle add{room, Epoch{1}, new_envelope_id(), Bytes{1}, {}, {}};
-    add.roster_changes.push_back(wire::RosterChange{wire::RosterOp::Add, carol.account, wire::Role::Member});
-    require_error(b.request(add), ErrorCode::NotFacilitator);
-    wire::SubmitBundle remove{room, Epoch{1}, new_envelope_id(), Bytes{1}, {}, {}};
-    remove.roster_changes.push_back(wire::RosterChange{wire::RosterOp::Remove, alice.account, wire::Role::Member});
-    require_error(b.request(remove), ErrorCode::NotFacilitator);
+    f.add_members(a, alice, room, {&bob});
+    // Bob's client ignores the role policy; the relay applies it.
+    crypto::SystemRng rng;
+    const mls::GroupEnv env{unix_now_s(), nullptr};
+    auto rogue = f.mls.rogue(bob, room);
+    auto carol_kp = b.call<wire::KeyPackageOk>(wire::FetchKeyPackage{carol.account});
+    auto add = rogue.add({mls::decode<mls::KeyPackage>(carol_kp.key_package).value()}, rng, env);
+    REQUIRE(add);
+    require_error(b.request(wire::SubmitBundle{room, Epoch{1}, new_envelope_id(), mls::encode(add->commit),
+                                               {wire::WelcomeFor{carol.account, mls::encode(*add->welcome)}}, {}}),
+                  ErrorCode::NotFacilitator);
+    auto remove = rogue.remove({mls::LeafIndex{0}}, rng, env);
+    REQUIRE(remove);
+    require_error(b.request(wire::SubmitBundle{room, Epoch{1}, new_envelope_id(), mls::encode(remove->commit), {}, {}}),
+                  ErrorCode::NotFacilitator);
     require_error(b.request(wire::CloseRoom{room}), ErrorCode::NotFacilitator);
+    // Nothing moved: Alice's next commit is on epoch 1.
+    REQUIRE(f.submit(a, room, f.mls.update(alice, room)).new_epoch.v == 2);
   }
-  SECTION("a stale bundle gets EpochConflict; a stale envelope StaleEpoch") {
-    add_members(a, room, Epoch{0}, {&bob});
-    wire::SubmitBundle late{room, Epoch{0}, new_envelope_id(), Bytes{1}, {}, {}};
-    late.roster_changes.push_back(wire::RosterChange{wire::RosterOp::Add, carol.account, wire::Role::Member});
-    require_error(a.request(late), ErrorCode::EpochConflict);
-    require_error(b.request(wire::SendEnvelope{room, new_envelope_id(), Epoch{0}, Bytes{1}}), ErrorCode::StaleEpoch);
-  }
-  SECTION("the last facilitator cannot leave; a member can") {
-    add_members(a, room, Epoch{0}, {&bob});
-    wire::SubmitBundle leave_a{room, Epoch{1}, new_envelope_id(), Bytes{1}, {}, {}};
-    leave_a.roster_changes.push_back(wire::RosterChange{wire::RosterOp::Remove, alice.account, wire::Role::Member});
-    require_error(a.request(leave_a), ErrorCode::LastFacilitator);
-    wire::SubmitBundle leave_b{room, Epoch{1}, new_envelope_id(), Bytes{1}, {}, {}};
-    leave_b.roster_changes.push_back(wire::RosterChange{wire::RosterOp::Remove, bob.account, wire::Role::Member});
-    REQUIRE(b.call<wire::BundleOk>(leave_b).new_epoch.v == 2);
+  SECTION("the last facilitator cannot leave; a member can, and any member commits it") {
+    f.add_members(a, alice, room, {&bob, &carol});
+    require_error(a.request(f.mls.leave(alice, room).bundle), ErrorCode::LastFacilitator);
+    auto left = f.submit(b, room, f.mls.leave(bob, room));
+    REQUIRE(left.new_epoch.v == 1);  // a proposal leaves the epoch as it is
+    auto committed = f.submit(c, room, f.mls.update(carol, room));
+    REQUIRE(committed.new_epoch.v == 2);
     require_error(b.request(wire::SendEnvelope{room, new_envelope_id(), Epoch{2}, Bytes{1}}), ErrorCode::NotMember);
+    auto roster = a.call<wire::Roster>(wire::GetRoster{room});
+    REQUIRE(roster.members.size() == 2);
   }
   SECTION("a Welcome must go to an account being added") {
-    wire::SubmitBundle bad{room, Epoch{0}, new_envelope_id(), Bytes{1}, {wire::WelcomeFor{carol.account, {1}}}, {}};
-    bad.roster_changes.push_back(wire::RosterChange{wire::RosterOp::Add, bob.account, wire::Role::Member});
-    require_error(a.request(bad), ErrorCode::InvalidArgument);
+    auto p = f.mls.add(a, alice, room, {&bob});
+    p.bundle.welcomes[0].account = carol.account;
+    require_error(a.request(p.bundle), ErrorCode::InvalidArgument);
   }
 }
 
@@ -145,19 +147,20 @@ TEST_CASE("a removed member gets the handshake that removed it and nothing after
   auto a = f.user(alice);
   auto b = f.user(bob);
   b.sync();
-  const RoomId room = create_room(a);
-  add_members(a, room, Epoch{0}, {&bob});
-  send_text(a, room, Epoch{1}, "before");
-  wire::SubmitBundle remove{room, Epoch{1}, new_envelope_id(), Bytes{1}, {}, {}};
-  remove.roster_changes.push_back(wire::RosterChange{wire::RosterOp::Remove, bob.account, wire::Role::Member});
-  auto removed = a.call<wire::BundleOk>(remove);
-  send_text(a, room, Epoch{2}, "after");
+  const RoomId room = f.create_room(a, alice);
+  f.add_members(a, alice, room, {&bob});
+  f.send_text(a, alice, room, "before");
+  auto removed = f.submit(a, room, f.mls.remove(alice, room, {&bob}));
+  REQUIRE(removed.new_epoch.v == 2);
+  f.send_text(a, alice, room, "after");
   REQUIRE(a.call<wire::Pong>(wire::Ping{1}).nonce == 1);
   REQUIRE(b.wait_deliveries(4));
   REQUIRE_FALSE(b.wait_deliveries(5, std::chrono::milliseconds(300)));
   auto got = b.take_deliveries();
   REQUIRE(got.back().seq == removed.seq);
   REQUIRE(got.back().kind == wire::EnvelopeKind::Handshake);
+  REQUIRE(got.back().roster_changes ==
+          std::vector<wire::RosterChange>{{wire::RosterOp::Remove, bob.account, wire::Role::Member}});
 
   // Offline at the time: a later Sync still brings the removal, nothing after.
   auto b2 = f.login(bob);
@@ -174,23 +177,30 @@ TEST_CASE("retried envelope ids are idempotent", "[relay][idempotency]") {
   auto bob = make_identity("bob");
   auto a = f.user(alice);
   auto b = f.user(bob);
-  const RoomId room = create_room(a);
-  auto bundle_id = new_envelope_id();
-  wire::SubmitBundle add{room, Epoch{0}, bundle_id, Bytes{1}, {wire::WelcomeFor{bob.account, {2}}}, {}};
-  add.roster_changes.push_back(wire::RosterChange{wire::RosterOp::Add, bob.account, wire::Role::Member});
-  auto first_bundle = a.call<wire::BundleOk>(add);
-  REQUIRE(a.call<wire::BundleOk>(add) == first_bundle);
+  const RoomId room = f.create_room(a, alice);
+  auto add = f.mls.add(a, alice, room, {&bob});
+  auto first_bundle = a.call<wire::BundleOk>(add.bundle);
+  REQUIRE(a.call<wire::BundleOk>(add.bundle) == first_bundle);
+  f.mls.accepted(room, std::move(add));
+  // A retried proposal names the epoch it left in place.
+  auto leave = f.mls.leave(bob, room);
+  const EnvelopeId leave_id = leave.bundle.envelope_id;
+  auto first_leave = b.call<wire::BundleOk>(leave.bundle);
+  REQUIRE(first_leave.new_epoch.v == 1);
+  REQUIRE(b.call<wire::BundleOk>(leave.bundle) == first_leave);
+  f.mls.accepted(room, std::move(leave));
 
   const auto id = new_envelope_id();
-  auto first = send_text(a, room, Epoch{1}, "once", id);
-  auto again = send_text(a, room, Epoch{1}, "once", id);
+  auto first = f.send_text(a, alice, room, "once", id);
+  auto again = f.send_text(a, alice, room, "once", id);
   REQUIRE(first.seq == again.seq);
   // The same id from another account is a different envelope.
-  auto bobs = send_text(b, room, Epoch{1}, "bob's", id);
+  auto bobs = f.send_text(b, bob, room, "bob's", id);
   REQUIRE(bobs.seq.v == first.seq.v + 1);
   // The same id in another room is a conflict.
-  const RoomId other = create_room(a);
-  require_error(a.request(wire::SendEnvelope{other, id, Epoch{0}, to_bytes("x")}), ErrorCode::DuplicateId);
+  const RoomId other = f.create_room(a, alice);
+  require_error(a.request(wire::SendEnvelope{other, id, Epoch{0}, f.mls.encrypt(alice, other, "x")}),
+                ErrorCode::DuplicateId);
 
   auto b2 = f.login(bob);
   b2.sync({wire::Cursor{room, Seq{0}}});
@@ -202,7 +212,9 @@ TEST_CASE("retried envelope ids are idempotent", "[relay][idempotency]") {
   REQUIRE(f.relay->terminate() == 0);
   f.restart();
   auto a2 = f.login(alice);
-  REQUIRE(send_text(a2, room, Epoch{1}, "once", id).seq == first.seq);
+  REQUIRE(f.send_text(a2, alice, room, "once", id).seq == first.seq);
+  auto bob_again = f.login(bob);
+  REQUIRE(bob_again.call<wire::BundleOk>(wire::SubmitBundle{room, Epoch{1}, leave_id, {}, {}, {}}) == first_leave);
 }
 
 TEST_CASE("durability: every acknowledged envelope survives kill -9, once and in order", "[relay][durability]") {
@@ -210,7 +222,7 @@ TEST_CASE("durability: every acknowledged envelope survives kill -9, once and in
   auto alice = make_identity("alice");
   const RoomId room = [&] {
     auto a = f.user(alice);
-    return create_room(a);
+    return f.create_room(a, alice);
   }();
   auto a = f.login(alice);
   // Pipeline a burst without waiting, read acks as they come, kill mid-way.
@@ -224,7 +236,8 @@ TEST_CASE("durability: every acknowledged envelope survives kill -9, once and in
     try {
       while (sent < ids.size() && sent < acked.size() + 200) {
         a.send(wire::Frame{1000 + sent,
-                           wire::SendEnvelope{room, ids[sent], Epoch{0}, to_bytes("e" + std::to_string(sent))}});
+                           wire::SendEnvelope{room, ids[sent], Epoch{0},
+                                              f.mls.encrypt(alice, room, "e" + std::to_string(sent))}});
         ++sent;
       }
     } catch (const RelayClientError&) {
@@ -258,16 +271,17 @@ TEST_CASE("durability: every acknowledged envelope survives kill -9, once and in
   }
   // A retry of an acknowledged envelope gets its original seq.
   const auto& [seq0, index0] = *acked.begin();
-  REQUIRE(send_text(c, room, Epoch{0}, "retry", ids[index0]).seq.v == seq0);
+  REQUIRE(f.send_text(c, alice, room, "retry", ids[index0]).seq.v == seq0);
 }
 
 TEST_CASE("graceful SIGTERM finishes acknowledged writes", "[relay][durability]") {
   RelayFixture f;
   auto alice = make_identity("alice");
   auto a = f.user(alice);
-  const RoomId room = create_room(a);
+  const RoomId room = f.create_room(a, alice);
   for (int i = 0; i < 300; ++i)
-    a.send(wire::Frame{5000 + std::uint64_t(i), wire::SendEnvelope{room, new_envelope_id(), Epoch{0}, to_bytes("x")}});
+    a.send(wire::Frame{5000 + std::uint64_t(i),
+                       wire::SendEnvelope{room, new_envelope_id(), Epoch{0}, f.mls.encrypt(alice, room, "x")}});
   const int code = f.relay->terminate();
   REQUIRE(code == 0);
   std::set<std::uint64_t> acked;
@@ -293,8 +307,8 @@ TEST_CASE("a slow reader is cut off, the others keep receiving, and it resumes f
   auto a = f.user(alice);
   auto b = f.user(bob);
   auto c = f.user(carol);
-  const RoomId room = create_room(a);
-  add_members(a, room, Epoch{0}, {&bob, &carol});
+  const RoomId room = f.create_room(a, alice);
+  f.add_members(a, alice, room, {&bob, &carol});
   b.sync();
   c.sync();
   (void)c.take_deliveries();
@@ -303,7 +317,7 @@ TEST_CASE("a slow reader is cut off, the others keep receiving, and it resumes f
   constexpr std::uint64_t kCount = 1500;
   const std::string payload(12000, 'p');
   for (std::uint64_t i = 0; i < kCount; ++i) {
-    REQUIRE(send_text(a, room, Epoch{1}, payload).seq.v == 4 + i);
+    REQUIRE(f.send_text(a, alice, room, payload).seq.v == 4 + i);
     REQUIRE(c.wait_deliveries(1));
     auto got = c.take_deliveries();
     REQUIRE(got.size() == 1);
@@ -339,8 +353,8 @@ TEST_CASE("garbage from one client does not disturb the others", "[relay][isolat
   auto a = f.user(alice);
   auto b = f.user(bob);
   b.sync();
-  const RoomId room = create_room(a);
-  add_members(a, room, Epoch{0}, {&bob});
+  const RoomId room = f.create_room(a, alice);
+  f.add_members(a, alice, room, {&bob});
   REQUIRE(b.wait_deliveries(2));
   (void)b.take_deliveries();
 
@@ -354,11 +368,11 @@ TEST_CASE("garbage from one client does not disturb the others", "[relay][isolat
         // closed by the relay: that is the point
       }
     }
-    send_text(a, room, Epoch{1}, "r" + std::to_string(round));
+    f.send_text(a, alice, room, "r" + std::to_string(round));
   }
   REQUIRE(b.wait_deliveries(10));
   auto got = b.take_deliveries();
-  for (std::size_t i = 0; i < got.size(); ++i) REQUIRE(text_of(got[i]) == "r" + std::to_string(i));
+  for (std::size_t i = 0; i < got.size(); ++i) REQUIRE(f.text_of(bob, got[i]) == "r" + std::to_string(i));
   REQUIRE(a.call<wire::Pong>(wire::Ping{9}).nonce == 9);
 }
 
@@ -369,9 +383,9 @@ TEST_CASE("closing a room deletes it and tells the members", "[relay][rooms]") {
   auto a = f.user(alice);
   auto b = f.user(bob);
   b.sync();
-  const RoomId room = create_room(a);
-  add_members(a, room, Epoch{0}, {&bob});
-  send_text(a, room, Epoch{1}, "soon gone");
+  const RoomId room = f.create_room(a, alice);
+  f.add_members(a, alice, room, {&bob});
+  f.send_text(a, alice, room, "soon gone");
   REQUIRE(a.call<wire::CloseRoomOk>(wire::CloseRoom{room}).room == room);
   bool closed_seen = false;
   for (int i = 0; i < 10 && !closed_seen; ++i) {
@@ -392,11 +406,11 @@ TEST_CASE("retention deletes expired envelopes and Sync reports the history gap"
   auto bob = make_identity("bob");
   auto a = f.user(alice);
   auto b = f.user(bob);
-  const RoomId room = create_room(a, 300);
-  add_members(a, room, Epoch{0}, {&bob});
-  for (int i = 0; i < 3; ++i) send_text(a, room, Epoch{1}, "old");
+  const RoomId room = f.create_room(a, alice, 300);
+  f.add_members(a, alice, room, {&bob});
+  for (int i = 0; i < 3; ++i) f.send_text(a, alice, room, "old");
   std::this_thread::sleep_for(std::chrono::milliseconds(1200));
-  send_text(a, room, Epoch{1}, "new");
+  f.send_text(a, alice, room, "new");
   auto b2 = f.login(bob);
   auto ok = b2.sync({wire::Cursor{room, Seq{2}}});
   REQUIRE(ok.gaps.size() == 1);
@@ -405,7 +419,7 @@ TEST_CASE("retention deletes expired envelopes and Sync reports the history gap"
   // The application envelopes are gone; the new one is there.
   auto got = b2.take_deliveries();
   REQUIRE(got.size() == 1);
-  REQUIRE(text_of(got[0]) == "new");
+  REQUIRE(f.text_of(bob, got[0]) == "new");
   // Handshakes and Welcomes stay until every member has them.
   auto b3 = f.login(bob);
   b3.sync({wire::Cursor{room, Seq{0}}});
@@ -443,7 +457,8 @@ TEST_CASE("an account can create at most kMaxRoomsPerAccount rooms", "[relay][qu
   auto a = f.user(alice);
   // Pipelined, so the relay's group commit takes them in a few transactions.
   for (std::size_t i = 0; i < relay::kMaxRoomsPerAccount; ++i) {
-    a.send(wire::Frame{1000 + i, wire::CreateRoom{new_room_id(), Bytes{1}, 0}});
+    const RoomId room = new_room_id();
+    a.send(wire::Frame{1000 + i, wire::CreateRoom{room, f.mls.new_group_info(alice, room), 0}});
   }
   std::size_t created = 0;
   for (std::size_t i = 0; i < relay::kMaxRoomsPerAccount; ++i) {
@@ -452,9 +467,11 @@ TEST_CASE("an account can create at most kMaxRoomsPerAccount rooms", "[relay][qu
     if (std::holds_alternative<wire::CreateRoomOk>(r.frame->body)) ++created;
   }
   REQUIRE(created == relay::kMaxRoomsPerAccount);
-  require_error(a.request(wire::CreateRoom{new_room_id(), Bytes{1}, 0}), ErrorCode::QuotaExceeded);
+  const RoomId one_more = new_room_id();
+  require_error(a.request(wire::CreateRoom{one_more, f.mls.new_group_info(alice, one_more), 0}),
+                ErrorCode::QuotaExceeded);
   // Another account is not affected.
   auto bob = make_identity("bob");
   auto b = f.user(bob);
-  (void)create_room(b);
+  (void)f.create_room(b, bob);
 }

@@ -392,3 +392,37 @@ TEST_CASE("room view: application envelopes are checked by their outer header", 
   REQUIRE(private_commit);
   CHECK(refused(kRoom, Epoch{0}, mls::encode(private_commit->commit)).find("handshake") != std::string::npos);
 }
+
+TEST_CASE("room view: the last facilitator cannot propose to leave", "[server][view]") {
+  ThreeMembers fixture;
+  auto& [w, alice, bob, carol, room] = fixture;
+  auto leave = room.alice.propose_remove(room.alice.own_leaf());
+  REQUIRE(leave);
+  auto r = plan_proposal(room.view, mls::encode(*leave->message), alice.account, w.lookup, kNow);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == wire::ErrorCode::LastFacilitator);
+}
+
+TEST_CASE("room view: a flipped bit anywhere the relay can check refuses the commit", "[server][view]") {
+  ThreeMembers fixture;
+  auto& [w, alice, bob, carol, room] = fixture;
+  mls::CommitOptions o;
+  o.force_path = true;
+  auto c = room.alice.commit(o, w.rng, env());
+  REQUIRE(c);
+  const Bytes hs = mls::encode(c->commit);
+  // The commit ends with the confirmation tag and the membership tag (each
+  // a length byte and 32 bytes): only members hold the keys to check them.
+  constexpr std::size_t kTags = 2 * (1 + 32);
+  REQUIRE(hs.size() > kTags);
+  std::size_t refused = 0;
+  for (std::size_t i = 0; i < hs.size() - kTags; ++i) {
+    Bytes flipped = hs;
+    flipped[i] ^= 0x08;
+    auto r = plan_commit(room.view, flipped, alice.account, {}, w.lookup, kNow);
+    if (!r) ++refused;
+    CHECK(r.has_value() == false);
+  }
+  CHECK(refused == hs.size() - kTags);
+  REQUIRE(plan_commit(room.view, hs, alice.account, {}, w.lookup, kNow));
+}
