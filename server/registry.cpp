@@ -42,7 +42,7 @@ Room& RoomRegistry::add(RoomState state, Seq committed_head, Epoch committed_epo
   last_row_ = std::max(last_row_, row);
   for (const auto& [account, member] : state.members) memberships_[account].insert(row);
   by_id_.emplace(state.id, row);
-  auto room = std::make_unique<Room>(Room{std::move(state), committed_head, committed_epoch, {}, std::nullopt});
+  auto room = std::make_unique<Room>(Room{std::move(state), committed_head, committed_epoch, {}, std::nullopt, Seq{}, {}});
   auto& ref = *room;
   by_row_.emplace(row, std::move(room));
   return ref;

@@ -11,6 +11,7 @@
 // a Sync and get Deliver pushes as commits land.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -59,6 +60,10 @@ struct Room {
   /// a room from before schema version 3, or whose stored view did not
   /// load: such a room takes no new envelopes.
   std::optional<mls::PublicGroup> view;
+  /// The newest handshake envelope (commit or reset): members report only
+  /// commits up to it, each member at most one per commit (ReportChange).
+  Seq last_commit_seq;
+  std::map<AccountId, Seq> last_report;
 };
 
 class RoomRegistry {

@@ -42,10 +42,12 @@ Relay::Relay(asio::io_context& io, const Config& config, RelayStore store, Loade
     const Epoch epoch = r.epoch;
     const auto row = r.row;
     Room& room = rooms_.add(std::move(r), head, epoch);
+    room.last_commit_seq = head;  // not known after a restart: the head bounds it
     auto stored = state.views.find(row);
     if (stored == state.views.end()) continue;  // from before schema version 3
     auto view = mls::PublicGroup::load(stored->second, mls::RolePolicy::Hearth);
-    if (view && view->epoch() == epoch.v && view->context().group_id == room.state.id.v) {
+    // The group id is the room id until a reset gives the room a new group.
+    if (view && view->epoch() == epoch.v) {
       room.view = std::move(*view);
     } else {
       // One damaged room must not stop the others: it keeps its history
@@ -205,6 +207,9 @@ void Relay::on_frame(Session& s, wire::Frame&& frame) {
                  [&](wire::Ack& m) { on_ack(s, m); },
                  [&](wire::GetRoster& m) { on_get_roster(s, rid, m); },
                  [&](wire::Ping& m) { reply(s, rid, wire::Pong{m.nonce}); },
+                 [&](wire::ResetRoom& m) { on_reset_room(s, rid, std::move(m)); },
+                 [&](wire::ReportChange& m) { on_report_change(s, rid, std::move(m)); },
+                 [&](wire::SetRoomLifetime& m) { on_set_room_lifetime(s, rid, m); },
                  // Relay-to-client kinds have no business arriving here.
                  [&](wire::Error&) { protocol_violation(s, rid, "Error is a relay frame"); },
                  [&](wire::HelloOk&) { protocol_violation(s, rid, "HelloOk is a relay frame"); },
@@ -220,6 +225,7 @@ void Relay::on_frame(Session& s, wire::Frame&& frame) {
                  [&](wire::SendOk&) { protocol_violation(s, rid, "SendOk is a relay frame"); },
                  [&](wire::SyncOk&) { protocol_violation(s, rid, "SyncOk is a relay frame"); },
                  [&](wire::Roster&) { protocol_violation(s, rid, "Roster is a relay frame"); },
+                 [&](wire::RoomLifetimeOk&) { protocol_violation(s, rid, "RoomLifetimeOk is a relay frame"); },
                  [&](wire::Pong&) { protocol_violation(s, rid, "Pong is a relay frame"); },
                  [&](wire::Deliver&) { protocol_violation(s, rid, "Deliver is a relay frame"); },
                  [&](wire::RoomClosed&) { protocol_violation(s, rid, "RoomClosed is a relay frame"); },

@@ -127,6 +127,21 @@ class Relay final : public Hub {
   void on_send_envelope(Session& s, std::uint64_t rid, wire::SendEnvelope&& m);
   void on_close_room(Session& s, std::uint64_t rid, const wire::CloseRoom& m);
   void on_get_roster(Session& s, std::uint64_t rid, const wire::GetRoster& m);
+  void on_reset_room(Session& s, std::uint64_t rid, wire::ResetRoom&& m);
+  void on_report_change(Session& s, std::uint64_t rid, wire::ReportChange&& m);
+  void on_set_room_lifetime(Session& s, std::uint64_t rid, const wire::SetRoomLifetime& m);
+  /// Answers a retried request from the record of the first (once what it
+  /// wrote is on disk), or an envelope id used for something else
+  /// (DuplicateId). True when it answered; false for a new request.
+  bool answered_before(Session& s, std::uint64_t rid, const AccountId& sender, const EnvelopeId& id, std::int64_t row,
+                       wire::EnvelopeKind kind, const std::function<wire::Message(const IdRecord&)>& answer);
+  /// The room, or an UnknownRoom answer.
+  [[nodiscard]] Room* require_room(Session& s, std::uint64_t rid, const RoomId& id);
+  /// Stores the envelopes, the room's members and view (when given) in one
+  /// transaction, then answers with `answer` and fans them out (Welcomes
+  /// to their addressees only).
+  void store_and_deliver(Session& s, std::uint64_t rid, Room& room,
+                         std::shared_ptr<std::vector<StoredEnvelope>> envelopes, bool with_view, wire::Message answer);
   /// A standalone proposal bundle (a member leaving): stored and fanned out
   /// as a Handshake envelope; the epoch stays.
   void submit_proposal(Session& s, std::uint64_t rid, Room& room, const AccountId& submitter, wire::SubmitBundle&& m);

@@ -5,6 +5,7 @@
 
 #include "common/wire/codec.h"
 #include "server/core/limits.h"
+#include "server/core/retention.h"
 #include "server/relay.h"
 
 namespace hearth::relay {
@@ -92,30 +93,19 @@ void Relay::on_create_room(Session& s, std::uint64_t rid, wire::CreateRoom&& m) 
 void Relay::on_send_envelope(Session& s, std::uint64_t rid, wire::SendEnvelope&& m) {
   const AccountId* sender = require_login(s, rid);
   if (sender == nullptr) return;
-  Room* room = rooms_.find(m.room);
-  if (room == nullptr) {
-    reply_error(s, rid, ErrorCode::UnknownRoom, "no such room");
-    return;
-  }
+  Room* room = require_room(s, rid, m.room);
+  if (room == nullptr) return;
   const auto row = room->state.row;
-  switch (ids_.decide(*sender, m.envelope_id, row, EnvelopeKind::Application)) {
-    case IdDecision::Replay: {
-      const Seq seq = ids_.find(*sender, m.envelope_id)->seq;
-      after_commits(s, [this, rid, id = m.room, seq](Session& self) { reply(self, rid, wire::SendOk{id, seq}); });
-      return;
-    }
-    case IdDecision::Conflict:
-      reply_error(s, rid, ErrorCode::DuplicateId, "the envelope id was used for something else");
-      return;
-    case IdDecision::New: break;
-  }
+  auto send_ok = [id = m.room](const IdRecord& rec) -> wire::Message { return wire::SendOk{id, rec.seq}; };
+  if (answered_before(s, rid, *sender, m.envelope_id, row, EnvelopeKind::Application, send_ok)) return;
   if (auto member = require_member(room->state, *sender); !member) {
     reply_error(s, rid, member.error().code, member.error().reason, m.room);
     return;
   }
-  if (require_view(s, rid, *room) == nullptr) return;
+  const mls::PublicGroup* view = require_view(s, rid, *room);
+  if (view == nullptr) return;
   // Only the outer MLS header is read: the relay holds no key to open it.
-  auto mls_epoch = check_application_message(room->state.id, m.epoch, m.payload);
+  auto mls_epoch = check_application_message(view->context().group_id, m.epoch, m.payload);
   if (!mls_epoch) {
     reply_error(s, rid, mls_epoch.error().code, mls_epoch.error().reason, m.room);
     return;
@@ -192,23 +182,11 @@ void Relay::submit_proposal(Session& s, std::uint64_t rid, Room& room, const Acc
 void Relay::on_submit_bundle(Session& s, std::uint64_t rid, wire::SubmitBundle&& m) {
   const AccountId* submitter = require_login(s, rid);
   if (submitter == nullptr) return;
-  Room* room = rooms_.find(m.room);
-  if (room == nullptr) {
-    reply_error(s, rid, ErrorCode::UnknownRoom, "no such room");
-    return;
-  }
+  Room* room = require_room(s, rid, m.room);
+  if (room == nullptr) return;
   const auto row = room->state.row;
-  switch (ids_.decide(*submitter, m.envelope_id, row, EnvelopeKind::Handshake)) {
-    case IdDecision::Replay: {
-      const IdRecord rec = *ids_.find(*submitter, m.envelope_id);
-      after_commits(s, [this, rid, rec](Session& self) { reply(self, rid, wire::BundleOk{rec.seq, rec.epoch_after()}); });
-      return;
-    }
-    case IdDecision::Conflict:
-      reply_error(s, rid, ErrorCode::DuplicateId, "the envelope id was used for something else");
-      return;
-    case IdDecision::New: break;
-  }
+  auto bundle_ok = [](const IdRecord& rec) -> wire::Message { return wire::BundleOk{rec.seq, rec.epoch_after()}; };
+  if (answered_before(s, rid, *submitter, m.envelope_id, row, EnvelopeKind::Handshake, bundle_ok)) return;
   if (auto member = require_member(room->state, *submitter); !member) {
     reply_error(s, rid, member.error().code, member.error().reason, m.room);
     return;
@@ -255,6 +233,7 @@ void Relay::on_submit_bundle(Session& s, std::uint64_t rid, wire::SubmitBundle&&
   // in the group commit, in one transaction (a failed write stops the relay).
   room->state = std::move(t->next);
   room->view = std::move(plan->next);
+  room->last_commit_seq = hs;
   for (const auto& [account, ref] : plan->joiners) handed_out_.consume(account, ref);
   for (const auto& a : t->added) {
     rooms_.joined(a, row);
@@ -291,7 +270,7 @@ void Relay::on_submit_bundle(Session& s, std::uint64_t rid, wire::SubmitBundle&&
         Room* r = rooms_.find_row(row);
         if (r == nullptr) return;
         r->committed_head = std::max(r->committed_head, envelopes->back().seq);
-        r->committed_epoch = std::max(r->committed_epoch, new_epoch);
+        r->committed_epoch = new_epoch;  // commits complete in order
         // Joiners that are live start receiving here: the handshake that
         // added them, then their Welcome, then everything after.
         for (const auto& a : added) {
@@ -318,18 +297,10 @@ void Relay::on_submit_bundle(Session& s, std::uint64_t rid, wire::SubmitBundle&&
 void Relay::on_close_room(Session& s, std::uint64_t rid, const wire::CloseRoom& m) {
   const AccountId* account = require_login(s, rid);
   if (account == nullptr) return;
-  Room* room = rooms_.find(m.room);
-  if (room == nullptr) {
-    reply_error(s, rid, ErrorCode::UnknownRoom, "no such room");
-    return;
-  }
-  auto member = require_member(room->state, *account);
-  if (!member) {
-    reply_error(s, rid, member.error().code, member.error().reason, m.room);
-    return;
-  }
-  if ((*member)->role != wire::Role::Facilitator) {
-    reply_error(s, rid, ErrorCode::NotFacilitator, "only a facilitator closes a room", m.room);
+  Room* room = require_room(s, rid, m.room);
+  if (room == nullptr) return;
+  if (auto may = require_facilitator(room->state, *account, "closes a room"); !may) {
+    reply_error(s, rid, may.error().code, may.error().reason, m.room);
     return;
   }
   const auto row = room->state.row;
@@ -359,11 +330,8 @@ void Relay::on_close_room(Session& s, std::uint64_t rid, const wire::CloseRoom& 
 void Relay::on_get_roster(Session& s, std::uint64_t rid, const wire::GetRoster& m) {
   const AccountId* account = require_login(s, rid);
   if (account == nullptr) return;
-  Room* room = rooms_.find(m.room);
-  if (room == nullptr) {
-    reply_error(s, rid, ErrorCode::UnknownRoom, "no such room");
-    return;
-  }
+  Room* room = require_room(s, rid, m.room);
+  if (room == nullptr) return;
   if (auto member = require_member(room->state, *account); !member) {
     reply_error(s, rid, member.error().code, member.error().reason, m.room);
     return;
@@ -375,6 +343,159 @@ void Relay::on_get_roster(Session& s, std::uint64_t rid, const wire::GetRoster& 
   }
   // Answer once the membership it shows is on disk.
   after_commits(s, [this, rid, roster = std::move(roster)](Session& self) { reply(self, rid, roster); });
+}
+
+bool Relay::answered_before(Session& s, std::uint64_t rid, const AccountId& sender, const EnvelopeId& id,
+                            std::int64_t row, EnvelopeKind kind,
+                            const std::function<wire::Message(const IdRecord&)>& answer) {
+  switch (ids_.decide(sender, id, row, kind)) {
+    case IdDecision::Replay:
+      after_commits(s, [this, rid, msg = answer(*ids_.find(sender, id))](Session& self) { reply(self, rid, msg); });
+      return true;
+    case IdDecision::Conflict:
+      reply_error(s, rid, ErrorCode::DuplicateId, "the envelope id was used for something else");
+      return true;
+    case IdDecision::New: return false;
+  }
+  return false;
+}
+
+Room* Relay::require_room(Session& s, std::uint64_t rid, const RoomId& id) {
+  Room* room = rooms_.find(id);
+  if (room == nullptr) reply_error(s, rid, ErrorCode::UnknownRoom, "no such room");
+  return room;
+}
+
+void Relay::store_and_deliver(Session& s, std::uint64_t rid, Room& room,
+                              std::shared_ptr<std::vector<StoredEnvelope>> envelopes, bool with_view,
+                              wire::Message answer) {
+  std::optional<Bytes> stored;
+  if (with_view && room.view) stored = room.view->serialize();
+  s.begin_request();
+  db_->submit(
+      [envelopes, state = room.state, stored = std::move(stored)](RelayStore& store) -> store::StoreResult<void> {
+        for (const auto& e : *envelopes) {
+          if (auto r = store.insert_envelope(state.row, e); !r) return r;
+        }
+        if (auto r = store.save_room_members(state); !r) return r;
+        if (stored) return store.save_room_view(state.row, *stored);
+        return {};
+      },
+      [this, self = s.shared_from_this(), rid, row = room.state.row, envelopes, answer = std::move(answer)] {
+        self->end_request();
+        counters_.envelopes_stored += envelopes->size();
+        if (!self->closed()) reply(*self, rid, answer);
+        Room* r = rooms_.find_row(row);
+        if (r == nullptr) return;  // closed meanwhile
+        r->committed_head = std::max(r->committed_head, envelopes->back().seq);
+        r->committed_epoch = r->state.epoch;
+        for (auto& e : *envelopes) {
+          const auto addressee = e.addressee;
+          auto frame = encode_deliver(r->state.id, std::move(e));
+          fan_out(*r, frame, addressee ? &*addressee : nullptr);
+        }
+      });
+}
+
+void Relay::on_reset_room(Session& s, std::uint64_t rid, wire::ResetRoom&& m) {
+  const AccountId* submitter = require_login(s, rid);
+  if (submitter == nullptr) return;
+  Room* room = require_room(s, rid, m.room);
+  if (room == nullptr) return;
+  const auto row = room->state.row;
+  // A reset's record holds the new group's epoch.
+  auto reset_ok = [](const IdRecord& rec) -> wire::Message { return wire::BundleOk{rec.seq, rec.epoch}; };
+  if (answered_before(s, rid, *submitter, m.envelope_id, row, EnvelopeKind::Reset, reset_ok)) return;
+  auto refuse = [&](const Rejection& why) {
+    ++counters_.handshakes_refused;
+    reply_error(s, rid, why.code, why.reason, m.room);
+  };
+  if (auto may = require_facilitator(room->state, *submitter, "resets a room"); !may) return refuse(may.error());
+  // A room without a view (older relay, damaged) is what a reset repairs.
+  const Bytes current = room->view ? room->view->context().group_id : room->state.id.v;
+  auto plan = plan_reset(room->state.id, current, m.group_info, m.handshake, *submitter, m.welcomes,
+                         identity_lookup(), now_s());
+  if (!plan) return refuse(plan.error());
+  for (const auto& [account, ref] : plan->joiners) {
+    if (!handed_out_.contains(account, ref)) {
+      return refuse(Rejection{ErrorCode::InvalidArgument, "a member's KeyPackage was not handed out by this relay"});
+    }
+  }
+  std::vector<AccountId> welcomed;
+  for (const auto& w : m.welcomes) welcomed.push_back(w.account);
+  const Epoch epoch{plan->next.epoch()};
+  auto t = plan_reset_state(room->state, *submitter, epoch, plan->roster, welcomed);
+  if (!t) return refuse(t.error());
+
+  const auto now = now_ms();
+  auto envelopes = std::make_shared<std::vector<StoredEnvelope>>();
+  envelopes->push_back(StoredEnvelope{t->reset_seq, EnvelopeKind::Reset, *submitter, m.envelope_id, epoch, now, {},
+                                      plan->roster, std::nullopt, false});
+  for (std::size_t i = 0; i < m.welcomes.size(); ++i) {
+    auto& w = m.welcomes[i];
+    envelopes->push_back(StoredEnvelope{t->welcome_seqs[i], EnvelopeKind::Welcome, *submitter, m.envelope_id, epoch,
+                                        now, std::move(w.data), {}, w.account, false});
+  }
+  // The switch: from here on only the new group's envelopes are current.
+  room->state = std::move(t->next);
+  room->view = std::move(plan->next);
+  room->last_commit_seq = t->reset_seq;
+  for (const auto& [account, ref] : plan->joiners) handed_out_.consume(account, ref);
+  ids_.record(*submitter, m.envelope_id, IdRecord{row, t->reset_seq, EnvelopeKind::Reset, epoch, false}, now);
+  store_and_deliver(s, rid, *room, std::move(envelopes), true, wire::BundleOk{t->reset_seq, epoch});
+}
+
+void Relay::on_report_change(Session& s, std::uint64_t rid, wire::ReportChange&& m) {
+  const AccountId* reporter = require_login(s, rid);
+  if (reporter == nullptr) return;
+  Room* room = require_room(s, rid, m.room);
+  if (room == nullptr) return;
+  const auto row = room->state.row;
+  auto send_ok = [id = m.room](const IdRecord& rec) -> wire::Message { return wire::SendOk{id, rec.seq}; };
+  if (answered_before(s, rid, *reporter, m.envelope_id, row, EnvelopeKind::Report, send_ok)) return;
+  if (auto member = require_member(room->state, *reporter); !member) {
+    reply_error(s, rid, member.error().code, member.error().reason, m.room);
+    return;
+  }
+  if (m.commit_seq.v == 0 || m.commit_seq > room->last_commit_seq) {
+    reply_error(s, rid, ErrorCode::InvalidArgument, "no such commit in this room", m.room);
+    return;
+  }
+  auto& last = room->last_report[*reporter];
+  if (m.commit_seq <= last) {
+    reply_error(s, rid, ErrorCode::RateLimited, "one report per member and commit", m.room);
+    return;
+  }
+  last = m.commit_seq;
+  room->state.head = Seq{room->state.head.v + 1};
+  const Seq seq = room->state.head;
+  const auto now = now_ms();
+  ids_.record(*reporter, m.envelope_id, IdRecord{row, seq, EnvelopeKind::Report, room->state.epoch, false}, now);
+  auto envelopes = std::make_shared<std::vector<StoredEnvelope>>();
+  envelopes->push_back(StoredEnvelope{seq, EnvelopeKind::Report, *reporter, std::move(m.envelope_id),
+                                      room->state.epoch, now,
+                                      wire::encode_change_report(wire::ChangeReport{m.commit_seq, m.problem}), {},
+                                      std::nullopt, false});
+  store_and_deliver(s, rid, *room, std::move(envelopes), false, wire::SendOk{m.room, seq});
+}
+
+void Relay::on_set_room_lifetime(Session& s, std::uint64_t rid, const wire::SetRoomLifetime& m) {
+  const AccountId* account = require_login(s, rid);
+  if (account == nullptr) return;
+  Room* room = require_room(s, rid, m.room);
+  if (room == nullptr) return;
+  if (auto may = require_facilitator(room->state, *account, "sets how long the relay keeps a room"); !may) {
+    reply_error(s, rid, may.error().code, may.error().reason, m.room);
+    return;
+  }
+  room->state.lifetime_ms = m.lifetime_ms;
+  const auto applied = effective_lifetime_ms(m.lifetime_ms, config_.retention_limit_ms());
+  s.begin_request();
+  db_->submit([state = room->state](RelayStore& store) { return store.save_room_members(state); },
+              [this, self = s.shared_from_this(), rid, id = m.room, applied] {
+                self->end_request();
+                if (!self->closed()) reply(*self, rid, wire::RoomLifetimeOk{id, applied});
+              });
 }
 
 }  // namespace hearth::relay

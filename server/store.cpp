@@ -151,6 +151,8 @@ enum Slot : std::size_t {
     case 1: return wire::EnvelopeKind::Application;
     case 2: return wire::EnvelopeKind::Handshake;
     case 3: return wire::EnvelopeKind::Welcome;
+    case 4: return wire::EnvelopeKind::Reset;
+    case 5: return wire::EnvelopeKind::Report;
     default: return std::nullopt;
   }
 }
@@ -295,7 +297,7 @@ StoreResult<LoadedState> RelayStore::load() {
   }
   {
     auto st = db_.prepare(
-        "SELECT sender, envelope_id, room, seq, kind, epoch, ts_ms, proposal FROM envelopes WHERE kind IN (1, 2)"
+        "SELECT sender, envelope_id, room, seq, kind, epoch, ts_ms, proposal FROM envelopes WHERE kind <> 3"
         " ORDER BY room, seq");
     if (!st) return fail(std::move(st.error()));
     for (;;) {
@@ -465,11 +467,12 @@ StoreResult<void> RelayStore::save_room_view(std::int64_t room_row, BytesView vi
 }
 
 StoreResult<void> RelayStore::save_room_members(const RoomState& room) {
-  auto up = cached(kUpdateRoom, "UPDATE rooms SET epoch = ?2, head = max(head, ?3) WHERE row = ?1");
+  auto up = cached(kUpdateRoom, "UPDATE rooms SET epoch = ?2, head = max(head, ?3), lifetime_ms = ?4 WHERE row = ?1");
   if (!up) return fail(std::move(up.error()));
   HEARTH_TRY((*up)->bind_int64(1, room.row));
   HEARTH_TRY((*up)->bind_int64(2, to_i64(room.epoch.v)));
   HEARTH_TRY((*up)->bind_int64(3, to_i64(room.head.v)));
+  HEARTH_TRY((*up)->bind_int64(4, to_i64(room.lifetime_ms)));
   HEARTH_TRY((*up)->run());
   auto del = cached(kDeleteMembers, "DELETE FROM members WHERE room = ?1");
   if (!del) return fail(std::move(del.error()));

@@ -126,7 +126,7 @@ class RelayStore {
   /// Replaces the room's serialized view; the caller writes it in the
   /// transaction of the bundle that produced it.
   [[nodiscard]] store::StoreResult<void> save_room_view(std::int64_t room_row, BytesView view);
-  /// Writes the room's epoch, head and whole member list.
+  /// Writes the room's epoch, head, lifetime and whole member list.
   [[nodiscard]] store::StoreResult<void> save_room_members(const RoomState& room);
   [[nodiscard]] store::StoreResult<void> insert_envelope(std::int64_t room_row, const StoredEnvelope& e);
   [[nodiscard]] store::StoreResult<void> save_cursor(std::int64_t room_row, const AccountId& account, Seq seq);

@@ -288,6 +288,24 @@ bool print_event(Session& s, const client::Event& e, const std::optional<RoomId>
                      "* " + s.handle_of(r.room, r.account) + " asked to leave");
             return false;
           },
+          [&](const client::RoomReset& r) {
+            if (room && r.room != *room) return false;
+            s.forget_roster(r.room);
+            out.emit(json{{"type", "room_reset"}, {"room", r.room.hex()}, {"seq", r.seq.v}, {"by", r.by.hex()},
+                          {"epoch", r.epoch}},
+                     "* " + s.handle_of(r.room, r.by) + " reset the room: a fresh group with the same members");
+            return false;
+          },
+          [&](const client::ChangeRejected& r) {
+            if (room && r.room != *room) return false;
+            out.emit(json{{"type", "change_rejected"}, {"room", r.room.hex()}, {"seq", r.seq.v},
+                          {"member", r.member.hex()}, {"commit_seq", r.commit_seq.v},
+                          {"problem", wire::to_string(r.problem)}},
+                     "* " + s.handle_of(r.room, r.member) + " could not apply the change #" +
+                         std::to_string(r.commit_seq.v) + " (it " + wire::to_string(r.problem) +
+                         "); a facilitator can reset the room: hearth-cli reset --room " + r.room.hex());
+            return false;
+          },
           [&](const client::RoomJoined& r) {
             out.emit(json{{"type", "room_joined"}, {"room", r.room.hex()}, {"role", role_name(r.role)}},
                      "* joined room " + r.room.hex() + " as " + role_name(r.role));
@@ -427,6 +445,10 @@ Exit cmd_remove(const Globals& g, const std::string& room, const std::string& ha
 
 Exit cmd_leave(const Globals& g, const std::string& room) {
   return membership(g, room, "leave_requested", [](Engine& e, RoomId r) { return e.leave_room(std::move(r)); });
+}
+
+Exit cmd_reset(const Globals& g, const std::string& room) {
+  return membership(g, room, "room_reset", [](Engine& e, RoomId r) { return e.reset_room(std::move(r)); });
 }
 
 Exit cmd_set_role(const Globals& g, const std::string& room, const std::string& handle, bool facilitator) {

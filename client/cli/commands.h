@@ -31,6 +31,7 @@ struct Globals {
 [[nodiscard]] Exit cmd_add(const Globals& g, const std::string& room, const std::string& handle);
 [[nodiscard]] Exit cmd_remove(const Globals& g, const std::string& room, const std::string& handle);
 [[nodiscard]] Exit cmd_leave(const Globals& g, const std::string& room);
+[[nodiscard]] Exit cmd_reset(const Globals& g, const std::string& room);
 [[nodiscard]] Exit cmd_close_room(const Globals& g, const std::string& room);
 [[nodiscard]] Exit cmd_send(const Globals& g, const std::string& room, const std::string& text);
 /// Sends any Content kind (settings, profile, agreement, ...), as cmd_send does a text.

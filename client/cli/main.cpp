@@ -84,6 +84,10 @@ int main(int argc, char** argv) {
   auto* leave = app.add_subcommand("leave", "Leave a room");
   leave->add_option("--room", room, "Room id (hex)")->required();
 
+  auto* reset = app.add_subcommand(
+      "reset", "Move a stuck room to a fresh group with the same members (facilitators; history stays)");
+  reset->add_option("--room", room, "Room id (hex)")->required();
+
   auto* close = app.add_subcommand("close-room", "Close a room: the relay deletes everything it holds for it");
   close->add_option("--room", room, "Room id (hex)")->required();
 
@@ -187,6 +191,7 @@ int main(int argc, char** argv) {
   else if (*add) code = cmd_add(g, room, handle);
   else if (*remove) code = cmd_remove(g, room, handle);
   else if (*leave) code = cmd_leave(g, room);
+  else if (*reset) code = cmd_reset(g, room);
   else if (*refresh) code = cmd_refresh_keys(g, room);
   else if (*set_role) code = cmd_set_role(g, room, handle, role_name == "facilitator");
   else if (*code_cmd) code = cmd_safety_code(g, room);

@@ -192,6 +192,11 @@ std::future<ClientResult<Seq>> Engine::leave_room(RoomId room) {
   return impl->spawn<Seq>([impl, room = std::move(room)] { return impl->leave_room(room); });
 }
 
+std::future<ClientResult<Seq>> Engine::reset_room(RoomId room) {
+  Impl* impl = impl_.get();
+  return impl->spawn<Seq>([impl, room = std::move(room)] { return impl->reset_room(room); });
+}
+
 std::future<ClientResult<Seq>> Engine::set_role(RoomId room, std::string handle, wire::Role role) {
   Impl* impl = impl_.get();
   return impl->spawn<Seq>([impl, room = std::move(room), handle = std::move(handle), role] {

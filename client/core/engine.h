@@ -27,6 +27,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <memory>
 #include <string>
@@ -88,6 +89,11 @@ struct EngineOptions {
   KeyPackagePolicy key_packages;
   /// When to refresh our own keys in each room.
   KeyRefreshPolicy key_refresh;
+  /// Tests of what the other members and the relay must survive (a broken
+  /// or hostile client): every commit this engine submits passes through
+  /// it on the way out; the engine goes on from the state it built. Empty
+  /// in every real client.
+  std::function<void(Bytes& commit)> commit_fault;
 };
 
 /// The safety number we share with another account (safety_number.h).
@@ -162,6 +168,13 @@ class Engine {
   /// of another member carries out (RoomLeft then). The only facilitator of
   /// a room with others in it cannot leave (InvalidArgument).
   [[nodiscard]] std::future<ClientResult<Seq>> leave_room(RoomId room);
+  /// Facilitator: moves the room to a fresh MLS group with the same members
+  /// and roles (a new group id; the room, its history and cursors stay),
+  /// for a room that a change some members could not apply has stuck
+  /// (ChangeRejected). Every member's client switches on its Welcome
+  /// (RoomReset); unsent messages are encrypted again for the new group.
+  /// Returns the Reset envelope's seq. NotAllowed for a member.
+  [[nodiscard]] std::future<ClientResult<Seq>> reset_room(RoomId room);
   /// Makes a member a facilitator, or a facilitator a member again
   /// (facilitators; the room always keeps one).
   [[nodiscard]] std::future<ClientResult<Seq>> set_role(RoomId room, std::string handle, wire::Role role);

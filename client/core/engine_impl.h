@@ -137,12 +137,23 @@ class Engine::Impl {
   asio::awaitable<ClientResult<Seq>> refresh_keys(RoomId room);
   asio::awaitable<ClientResult<Seq>> set_role(RoomId room, std::string handle, wire::Role role);
   asio::awaitable<ClientResult<Seq>> leave_room(RoomId room);
+  /// A fresh group for the room with its members (the relay's roster, each
+  /// with a KeyPackage fetched now) and roles, sent as one ResetRoom.
+  asio::awaitable<ClientResult<Seq>> reset_room(RoomId room);
+  /// Adopts our reset the relay accepted, unless its echo did already.
+  void adopt_own_reset(const RoomId& room, Seq seq);
+  /// Tells the room we could not apply the change at `commit_seq`.
+  void report_change(const RoomId& room, Seq commit_seq, wire::ChangeProblem problem);
+  /// Tells the relay a facilitator's new relay-side lifetime (the settings
+  /// message that carries it to the members went out already).
+  void send_room_lifetime(const RoomId& room, std::uint64_t lifetime_ms);
   /// True once `done()` holds; false when it did not within request_timeout
   /// or we went offline.
   asio::awaitable<bool> wait_until(std::function<bool()> done);
-  /// True once the held state is past `epoch` (or we were removed); false
-  /// when it did not get there within request_timeout or we went offline.
-  asio::awaitable<bool> wait_for_epoch_above(RoomId room, std::uint64_t epoch);
+  /// True once the held state is past `epoch` of `group`, in another group
+  /// (the room was reset) or removed; false when it did not get there
+  /// within request_timeout or we went offline.
+  asio::awaitable<bool> wait_for_epoch_above(RoomId room, RoomId group, std::uint64_t epoch);
   /// Adopts our commit the relay accepted, unless its echo did already.
   void adopt_own_commit(const RoomId& room, Seq seq);
   /// Our commit is in the room: the key-refresh clock starts again.
@@ -241,10 +252,13 @@ class Engine::Impl {
   std::map<EnvelopeId, std::int64_t> retry_at_;
   std::map<RoomId, RoomGroup> groups_;
   struct OwnCommit {
-    std::uint64_t epoch = 0;              // the epoch it builds on
+    RoomId group;                         // the group and epoch it builds on
+    std::uint64_t epoch = 0;
     std::shared_ptr<RoomCommit> commit;
+    EnvelopeId envelope_id;               // a reset's, recognised in its echo
   };
   std::map<RoomId, OwnCommit> own_commits_;  // submitted, not yet adopted
+  std::map<RoomId, OwnCommit> own_resets_;   // a new group submitted, not yet adopted
   std::map<EnvelopeId, std::int64_t> stale_since_;
   std::map<RoomId, HeldConversation> conversations_;
   std::int64_t next_expiry_check_ms_ = 0;

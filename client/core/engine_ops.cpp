@@ -152,8 +152,11 @@ void Engine::Impl::transmit(PendingSend p) {
     return;
   }
   const std::uint64_t epoch = (*g)->epoch();
+  // The epoch of our group the stored ciphertext is for; none when it is
+  // of the room's group before a reset.
+  auto sent_for = p.encrypted ? (*g)->epoch_of(p.encrypted->payload) : std::nullopt;
   if (auto stale = stale_since_.find(p.envelope_id); stale != stale_since_.end()) {
-    if (p.encrypted && p.encrypted->epoch.v >= epoch) {
+    if (sent_for && *sent_for >= epoch) {
       // Refused as stale, and the commit that moved the room on has not
       // reached us yet: wait for it, bounded.
       if (now_ms() - stale->second > options_.request_timeout.count()) {
@@ -165,10 +168,11 @@ void Engine::Impl::transmit(PendingSend p) {
     }
     stale_since_.erase(stale);
     p.encrypted.reset();
+    sent_for.reset();
   }
   // The same bytes on every retry of one epoch (the relay answers a retry
-  // with the original seq); new ones only for a newer epoch.
-  if (!p.encrypted || p.encrypted->epoch.v != epoch) {
+  // with the original seq); new ones only for a newer epoch or group.
+  if (!sent_for || *sent_for != epoch) {
     auto ciphertext = (*g)->encrypt(p.payload, rng_);
     if (!ciphertext) {
       forget_group(p.room);
@@ -233,6 +237,12 @@ void Engine::Impl::finish_send(const PendingSend& p, ClientResult<SendReceipt> r
     if (auto content = decode_content(p.payload)) {
       auto g = group_of(p.room);
       const AccountId self = profile_ ? profile_->account : AccountId{};
+      // The one setting the relay applies itself: it learns it in the clear
+      // once the members have it (a member's settings are refused by all).
+      if (const auto* settings = std::get_if<ContentRoomSettings>(&content->body);
+          settings != nullptr && g && (*g)->is_facilitator(self)) {
+        send_room_lifetime(p.room, settings->relay_lifetime_ms);
+      }
       (void)converse(p.room, Incoming{r->seq, self, g && (*g)->is_facilitator(self), now_ms(), std::move(*content)});
     }
     emit(MessageSent{p.room, p.envelope_id, r->seq});

@@ -101,10 +101,10 @@ asio::awaitable<bool> Engine::Impl::wait_until(std::function<bool()> done) {
   co_return true;
 }
 
-asio::awaitable<bool> Engine::Impl::wait_for_epoch_above(RoomId room, std::uint64_t epoch) {
-  std::function<bool()> moved_on = [this, room, epoch] {
+asio::awaitable<bool> Engine::Impl::wait_for_epoch_above(RoomId room, RoomId group, std::uint64_t epoch) {
+  std::function<bool()> moved_on = [this, room, group, epoch] {
     auto g = group_of(room);
-    return !g || (*g)->epoch() > epoch || (*g)->removed();
+    return !g || (*g)->group_id() != group || (*g)->epoch() > epoch || (*g)->removed();
   };
   const bool done = co_await wait_until(std::move(moved_on));
   auto g = group_of(room);
@@ -117,7 +117,8 @@ void Engine::Impl::adopt_own_commit(const RoomId& room, Seq seq) {
   auto pending = std::move(it->second);
   own_commits_.erase(it);
   auto g = group_of(room);
-  if (!g || (*g)->epoch() != pending.epoch) return;  // adopted already, or someone else's commit won
+  // Adopted already, or someone else's commit won (or a reset).
+  if (!g || (*g)->epoch() != pending.epoch || (*g)->group_id() != pending.group) return;
   auto saved = pending.commit->next.save();
   auto w = store_->put_group_state(room, saved);
   wipe_bytes(saved);
@@ -157,7 +158,9 @@ void Engine::Impl::note_sent(const RoomId& room) {
 void Engine::Impl::refresh_if_due(const RoomId& room, KeyRefresh record) {
   const auto& policy = options_.key_refresh;
   const bool due = record.sent >= policy.messages || now_ms() - record.refreshed_ms >= policy.interval.count();
-  if (!due || !online_ || refreshing_.contains(room) || own_commits_.contains(room)) return;
+  if (!due || !online_ || refreshing_.contains(room) || own_commits_.contains(room) || own_resets_.contains(room)) {
+    return;
+  }
   refreshing_.insert(room);
   asio::co_spawn(io_, refresh_keys(room), [this, room](std::exception_ptr e, ClientResult<Seq> r) {
     refreshing_.erase(room);
@@ -206,8 +209,10 @@ asio::awaitable<ClientResult<Seq>> Engine::Impl::submit_commit(RoomId room, Buil
     auto built = build(**g);
     if (!built) co_return fail(built.error());
     const std::uint64_t epoch = (*g)->epoch();
+    const RoomId group = (*g)->group_id();
     auto commit = std::make_shared<RoomCommit>(std::move(*built));
-    own_commits_.insert_or_assign(room, OwnCommit{epoch, commit});
+    if (options_.commit_fault) options_.commit_fault(commit->commit);
+    own_commits_.insert_or_assign(room, OwnCommit{group, epoch, commit, EnvelopeId{}});
     std::vector<wire::WelcomeFor> welcomes;
     for (const auto& w : commit->welcomes) welcomes.push_back(wire::WelcomeFor{w.account, w.welcome});
     // A rebuilt commit is other bytes, so it needs its own envelope id.
@@ -229,7 +234,7 @@ asio::awaitable<ClientResult<Seq>> Engine::Impl::submit_commit(RoomId room, Buil
     }
     if (!relay_code_is(e, wire::ErrorCode::EpochConflict)) co_return fail(e);
     last = e;  // another commit won this epoch: process it, then build on top
-    const bool caught_up = co_await wait_for_epoch_above(room, epoch);
+    const bool caught_up = co_await wait_for_epoch_above(room, group, epoch);
     if (!caught_up) {
       co_return fail(ClientError{ClientCode::Refused, "another change won this epoch and it did not reach this device",
                                  e.relay});
@@ -355,7 +360,9 @@ void Engine::Impl::on_deliver(const wire::Deliver& d) {
   }
   RoomRecord after = before->value_or(RoomRecord{d.room, d.epoch, wire::Role::Member, RoomStatus::Active, Seq{}});
   if (after.cursor < d.seq) after.cursor = d.seq;
-  GroupEffects fx = profile_ && d.sender == profile_->account ? open_own(d) : open_theirs(d);
+  // Our own reports read like anyone's: the room learns from them, so do we.
+  const bool own = profile_ && d.sender == profile_->account && d.kind != wire::EnvelopeKind::Report;
+  GroupEffects fx = own ? open_own(d) : open_theirs(d);
   if (fx.removed) {
     after.status = RoomStatus::Left;
   } else if (fx.group) {
@@ -413,6 +420,20 @@ GroupEffects Engine::Impl::open_own(const wire::Deliver& d) {
     if (!fx.write.payload) fx.write.payload = Bytes{};  // stored by its SendOk, or sent before this device
     return fx;
   }
+  if (d.kind == wire::EnvelopeKind::Reset) {
+    // Our reset's echo: adopt the new group here when the BundleOk is still on its way.
+    auto it = own_resets_.find(d.room);
+    if (it == own_resets_.end() || it->second.envelope_id != d.envelope_id) return fx;
+    auto pending = std::move(it->second);
+    own_resets_.erase(it);
+    RoomGroup& next = pending.commit->next;
+    fx.write.group_state = next.save();
+    fx.events.emplace_back(RoomReset{d.room, d.seq, d.sender, next.epoch()});
+    fx.group.emplace(std::move(next));
+    fx.own_commit = true;
+    own_commits_.erase(d.room);  // built on the old group: it can no longer land
+    return fx;
+  }
   if (d.kind != wire::EnvelopeKind::Handshake) return fx;
   // Our own commit's echo: adopt it here when the BundleOk is still on its
   // way. Our leave proposal's echo, or a commit adopted already: stored only.
@@ -421,7 +442,7 @@ GroupEffects Engine::Impl::open_own(const wire::Deliver& d) {
   auto pending = std::move(it->second);
   own_commits_.erase(it);
   auto g = group_of(d.room);
-  if (!g || (*g)->epoch() != pending.epoch) return fx;
+  if (!g || (*g)->epoch() != pending.epoch || (*g)->group_id() != pending.group) return fx;
   RoomGroup& next = pending.commit->next;
   fx.write.group_state = next.save();
   fx.events.emplace_back(RosterChanged{d.room, d.seq, d.sender, pending.commit->roster, next.epoch()});
@@ -454,6 +475,120 @@ void Engine::Impl::finish_delivery(const wire::Deliver& d, GroupEffects& fx) {
   // an IdentityKeyChanged event wherever they appear.
   for (const auto& [account, key] : fx.seen_keys) (void)check_identity(account, key, {});
   if (fx.leave_from) commit_leave_if_ours(d.room, *fx.leave_from);
+  if (fx.rejected) report_change(d.room, d.seq, *fx.rejected);
+  // A new group (a reset): what waits in the outbox is encrypted for it now.
+  const bool switched = std::any_of(fx.events.begin(), fx.events.end(),
+                                    [](const Event& e) { return std::holds_alternative<RoomReset>(e); });
+  if (switched) {
+    if (d.kind == wire::EnvelopeKind::Welcome) own_commit_adopted(d.room);
+    resend_outbox();
+  }
+}
+
+void Engine::Impl::report_change(const RoomId& room, Seq commit_seq, wire::ChangeProblem problem) {
+  if (!online_) return;  // the room hears it from someone else, or the facilitator sees the failure
+  wire::ReportChange report{room, EnvelopeId{crypto::random_bytes(wire::kEnvelopeIdSize)}, commit_seq, problem};
+  send_request(std::move(report), [this](ClientResult<wire::Message> r) {
+    auto ok = expect<wire::SendOk>(std::move(r), "SendOk");
+    if (ok || ok.error().code == ClientCode::Disconnected || ok.error().code == ClientCode::Stopped) return;
+    emit(ErrorEvent{ClientError{ok.error().code, "could not tell the room about a change we cannot apply: " +
+                                                     ok.error().describe(),
+                                ok.error().relay}});
+  });
+}
+
+void Engine::Impl::send_room_lifetime(const RoomId& room, std::uint64_t lifetime_ms) {
+  if (!online_) return;
+  send_request(wire::SetRoomLifetime{room, lifetime_ms}, [this](ClientResult<wire::Message> r) {
+    auto ok = expect<wire::RoomLifetimeOk>(std::move(r), "RoomLifetimeOk");
+    if (ok) return;
+    emit(ErrorEvent{ClientError{ok.error().code, "the relay did not take the room's new lifetime: " +
+                                                     ok.error().describe(),
+                                ok.error().relay}});
+  });
+}
+
+asio::awaitable<ClientResult<Seq>> Engine::Impl::reset_room(RoomId room) {
+  if (!profile_ || profile_->account.empty() || !identity_) {
+    co_return fail(ClientError{ClientCode::NotRegistered, "this profile is not registered with a relay"});
+  }
+  if (own_resets_.contains(room)) {
+    co_return fail(ClientError{ClientCode::InvalidArgument, "a reset of this room is already on its way"});
+  }
+  // The relay's roster is who is in the room, also when our own state
+  // stopped at a change we could not apply.
+  wire::Message ask = wire::GetRoster{room};
+  auto answer = co_await request(std::move(ask));
+  auto roster = expect<wire::Roster>(std::move(answer), "Roster");
+  if (!roster) co_return fail(roster.error());
+  const AccountId self = profile_->account;
+  std::vector<AccountId> facilitators;
+  bool facilitating = false;
+  for (const auto& m : roster->members) {
+    if (m.account == self) facilitating = m.role == wire::Role::Facilitator;
+    else if (m.role == wire::Role::Facilitator) facilitators.push_back(m.account);
+  }
+  if (!facilitating) co_return fail(ClientError{ClientCode::NotAllowed, "only a facilitator may reset a room"});
+  std::vector<wire::KeyPackageOk> packages;
+  for (const auto& m : roster->members) {
+    if (m.account == self) continue;
+    AccountId account = m.account;
+    auto kp = co_await fetch_key_package(std::move(account));
+    if (!kp) {
+      co_return fail(ClientError{kp.error().code, "cannot add " + m.handle + " to the new group: " + kp.error().describe(),
+                                 kp.error().relay});
+    }
+    packages.push_back(std::move(*kp));
+  }
+  const RoomId group{crypto::random_bytes(kRoomIdSize)};
+  auto fresh = RoomGroup::create(group, self, *identity_, seconds(now_ms()), rng_, facilitators);
+  if (!fresh) co_return fail(mls_error("cannot start the room's new group", fresh.error()));
+  auto built = packages.empty() ? fresh->refresh(rng_, seconds(now_ms())) : fresh->add(packages, rng_, seconds(now_ms()));
+  if (!built) co_return fail(mls_error("cannot add the members to the new group", built.error()));
+  auto commit = std::make_shared<RoomCommit>(std::move(*built));
+  const EnvelopeId id{crypto::random_bytes(wire::kEnvelopeIdSize)};
+  own_resets_.insert_or_assign(room, OwnCommit{group, 0, commit, id});
+  std::vector<wire::WelcomeFor> welcomes;
+  for (const auto& w : commit->welcomes) welcomes.push_back(wire::WelcomeFor{w.account, w.welcome});
+  wire::Message reset = wire::ResetRoom{room, id, fresh->group_info(), commit->commit, std::move(welcomes)};
+  auto result = co_await request(std::move(reset));
+  auto ok = expect<wire::BundleOk>(std::move(result), "BundleOk");
+  if (!ok) {
+    // Refused: not in the room. Lost on the way: its echo may still adopt it.
+    if (ok.error().code == ClientCode::Refused || ok.error().code == ClientCode::AuthFailed ||
+        ok.error().code == ClientCode::NotAllowed) {
+      own_resets_.erase(room);
+    }
+    co_return fail(ok.error());
+  }
+  adopt_own_reset(room, ok->seq);
+  co_return ok->seq;
+}
+
+void Engine::Impl::adopt_own_reset(const RoomId& room, Seq seq) {
+  auto it = own_resets_.find(room);
+  if (it == own_resets_.end()) return;  // its echo came first
+  auto pending = std::move(it->second);
+  own_resets_.erase(it);
+  RoomGroup& next = pending.commit->next;
+  auto saved = next.save();
+  auto w = store_->put_group_state(room, saved);
+  wipe_bytes(saved);
+  if (!w) return store_failed(w.error(), "cannot store the room's new group state");
+  auto r = store_->room(room);
+  if (r && *r) {
+    RoomRecord rec = **r;
+    rec.epoch = Epoch{next.epoch()};
+    rec.role = own_role(next);
+    rec.status = RoomStatus::Active;
+    if (auto pr = store_->put_room(rec); !pr) store_failed(pr.error(), "cannot store a room");
+  }
+  const auto epoch = next.epoch();
+  groups_.insert_or_assign(room, std::move(next));
+  own_commits_.erase(room);  // built on the old group: it can no longer land
+  own_commit_adopted(room);
+  emit(RoomReset{room, seq, profile_->account, epoch});
+  resend_outbox();
 }
 
 void Engine::Impl::commit_leave_if_ours(const RoomId& room, const AccountId& leaver) {

@@ -20,6 +20,8 @@ const char* event_name(const Event& e) noexcept {
                         [](const SendFailed&) { return "send_failed"; },
                         [](const RosterChanged&) { return "roster_changed"; },
                         [](const LeaveRequested&) { return "leave_requested"; },
+                        [](const RoomReset&) { return "room_reset"; },
+                        [](const ChangeRejected&) { return "change_rejected"; },
                         [](const RoomJoined&) { return "room_joined"; },
                         [](const RoomLeft&) { return "room_left"; },
                         [](const RoomClosedEvent&) { return "room_closed"; },

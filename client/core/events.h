@@ -77,6 +77,24 @@ struct LeaveRequested {
   Seq seq;
   AccountId account;
 };
+/// The room moved to a fresh MLS group (a facilitator's reset after a
+/// change some members could not apply): same room, same history, new keys.
+struct RoomReset {
+  RoomId room;
+  Seq seq;         // the Welcome (or, for the facilitator who reset it, the Reset envelope)
+  AccountId by;    // the facilitator who reset it
+  std::uint64_t epoch = 0;
+};
+/// A member's client could not apply a change the relay had accepted (its
+/// report, delivered to the whole room): the room needs a facilitator's
+/// reset, or that member needs to be added again.
+struct ChangeRejected {
+  RoomId room;
+  Seq seq;            // the report
+  AccountId member;   // who could not apply it
+  Seq commit_seq;     // the change it could not apply
+  wire::ChangeProblem problem = wire::ChangeProblem::Invalid;
+};
 struct RoomJoined {
   RoomId room;
   wire::Role role = wire::Role::Member;
@@ -138,7 +156,8 @@ struct EventsDropped {
   std::size_t count = 0;
 };
 
-using Event = std::variant<MessageReceived, DecryptionFailed, MessageSent, SendFailed, RosterChanged, LeaveRequested, RoomJoined, RoomLeft,
+using Event = std::variant<MessageReceived, DecryptionFailed, MessageSent, SendFailed, RosterChanged, LeaveRequested,
+                           RoomReset, ChangeRejected, RoomJoined, RoomLeft,
                            RoomClosedEvent, ConnectionChanged, Synced, IdentityKeyChanged, KeyPackagesPublished,
                            MessageRefused, MessagesErased, ErrorEvent, EventsDropped>;
 

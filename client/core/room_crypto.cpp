@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "common/wire/codec.h"
+
 namespace hearth::client {
 
 namespace {
@@ -20,18 +22,27 @@ wire::Role role_of(const RoomGroup& g, const AccountId& a) {
 void on_welcome(GroupEffects& fx, const wire::Deliver& d, const GroupSelf& self, std::uint64_t now_s) {
   auto joined = RoomGroup::join(d.payload, self.account, self.identity, self.key_packages, now_s);
   if (!joined) {
-    // A copy of the Welcome we joined with has no KeyPackage left to open it.
-    if (fx.group) return;
-    fx.events.emplace_back(failure(d, why("cannot join from this Welcome", joined.error())));
+    fx.events.emplace_back(failure(d, why(fx.group ? "cannot switch to the room's group in this Welcome"
+                                                    : "cannot join from this Welcome",
+                                          joined.error())));
     return;
   }
-  // Re-added (our state had stopped at a commit we could not apply): the
-  // Welcome's newer epoch replaces it. One for an epoch we hold or passed
-  // changes nothing.
-  if (fx.group && joined->group.epoch() <= fx.group->epoch()) return;
-  if (joined->group.room() != d.room) {
-    fx.events.emplace_back(failure(d, "the Welcome is for another room"));
-    return;
+  std::optional<AccountId> reset_by;
+  if (fx.group && joined->group.group_id() == fx.group->group_id()) {
+    // Re-added (our state had stopped at a commit we could not apply): the
+    // Welcome's newer epoch replaces it. One for an epoch we hold or passed
+    // changes nothing.
+    if (joined->group.epoch() <= fx.group->epoch()) return;
+  } else if (fx.group && !fx.group->removed()) {
+    // A reset: the room's new group, which only one of the room's
+    // facilitators may start. Its creator is on the first leaf and alone
+    // held the new group's secrets when the Welcomes were made.
+    const auto creator = joined->group.first_member();
+    if (!creator || !fx.group->is_facilitator(creator->account) || !joined->group.is_facilitator(creator->account)) {
+      fx.events.emplace_back(failure(d, "a new group for this room from someone who is not its facilitator"));
+      return;
+    }
+    reset_by = creator->account;
   }
   const auto used = std::find_if(self.key_packages.begin(), self.key_packages.end(),
                                  [&](const StoredKeyPackage& p) { return p.ref == joined->key_package_ref; });
@@ -41,8 +52,31 @@ void on_welcome(GroupEffects& fx, const wire::Deliver& d, const GroupSelf& self,
   for (const auto& m : joined->group.members()) {
     if (m.account != self.account) fx.seen_keys.emplace_back(m.account, m.identity_key);
   }
-  fx.events.emplace_back(RoomJoined{d.room, role_of(joined->group, self.account)});
+  if (reset_by) {
+    fx.events.emplace_back(RoomReset{d.room, d.seq, *reset_by, joined->group.epoch()});
+  } else {
+    fx.events.emplace_back(RoomJoined{d.room, role_of(joined->group, self.account)});
+  }
   fx.group = std::move(joined->group);
+}
+
+wire::ChangeProblem problem_of(mls::Error e) {
+  if (e == mls::Error::InvalidSignature || e == mls::Error::InvalidMembershipTag ||
+      e == mls::Error::InvalidConfirmationTag) {
+    return wire::ChangeProblem::DoesNotVerify;
+  }
+  if (e == mls::Error::DecryptFailed || e == mls::Error::CryptoFailed) return wire::ChangeProblem::CannotDecrypt;
+  return wire::ChangeProblem::Invalid;
+}
+
+void on_report(GroupEffects& fx, const wire::Deliver& d) {
+  fx.write.payload = Bytes{};
+  const auto report = wire::decode_change_report(d.payload);
+  if (!report) {
+    fx.events.emplace_back(failure(d, "a member's report on a change is unreadable"));
+    return;
+  }
+  fx.events.emplace_back(ChangeRejected{d.room, d.seq, d.sender, report->commit_seq, report->problem});
 }
 
 void on_handshake(GroupEffects& fx, const wire::Deliver& d, const GroupSelf& self, std::uint64_t now_s) {
@@ -56,6 +90,8 @@ void on_handshake(GroupEffects& fx, const wire::Deliver& d, const GroupSelf& sel
   }
   auto change = fx.group->apply(d.payload, now_s);
   if (!change) {
+    // The relay took it, so the room has moved on without us: tell the room.
+    fx.rejected = problem_of(change.error());
     const bool ours = d.sender == self.account;
     fx.events.emplace_back(failure(
         d, ours ? "our own commit was accepted by the relay but not adopted here; this device must be re-added"
@@ -129,6 +165,8 @@ GroupEffects process_group(std::optional<RoomGroup> group, const wire::Deliver& 
     case wire::EnvelopeKind::Welcome: on_welcome(fx, d, self, now_s); break;
     case wire::EnvelopeKind::Handshake: on_handshake(fx, d, self, now_s); break;
     case wire::EnvelopeKind::Application: on_application(fx, d); break;
+    case wire::EnvelopeKind::Report: on_report(fx, d); break;
+    case wire::EnvelopeKind::Reset: fx.write.payload = Bytes{}; break;  // the switch comes with our Welcome
   }
   return fx;
 }

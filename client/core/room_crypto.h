@@ -48,6 +48,9 @@ struct GroupEffects {
   std::optional<AccountId> leave_from;
   /// Our own commit, adopted from its echo (the engine sets it).
   bool own_commit = false;
+  /// A commit for our epoch that the relay accepted and we cannot apply:
+  /// the engine reports it to the room (ReportChange).
+  std::optional<wire::ChangeProblem> rejected;
   /// Members whose identity keys this envelope showed us first (a Welcome's
   /// whole room, a commit's joiners), to check against our pins.
   std::vector<std::pair<AccountId, Bytes>> seen_keys;

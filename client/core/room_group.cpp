@@ -66,13 +66,15 @@ MlsResult<RoomCommit> to_room_commit(const RoomGroup& before, mls::PendingCommit
 
 }  // namespace
 
-MlsResult<RoomGroup> RoomGroup::create(const RoomId& room, const AccountId& self, const crypto::SigningKey& identity,
-                                       std::uint64_t now_s, Rng& rng) {
+MlsResult<RoomGroup> RoomGroup::create(const RoomId& group_id, const AccountId& self, const crypto::SigningKey& identity,
+                                       std::uint64_t now_s, Rng& rng, const std::vector<AccountId>& also_facilitators) {
   // Our own leaf comes from a KeyPackage that is never published.
   const auto own = mls::create_key_package(mls::account_credential(self.v), identity,
                                            mls::account_key_package_options(now_s), rng);
-  std::vector<mls::Extension> extensions{mls::roles_extension(mls::Roles{{self.v}})};
-  auto state = mls::GroupState::create(room.v, own, copy_key(identity), std::move(extensions),
+  mls::Roles roles{{self.v}};
+  for (const auto& a : also_facilitators) roles.facilitators.push_back(a.v);
+  std::vector<mls::Extension> extensions{mls::roles_extension(std::move(roles))};
+  auto state = mls::GroupState::create(group_id.v, own, copy_key(identity), std::move(extensions),
                                        mls::RolePolicy::Hearth, rng);
   if (!state) return fail(state.error());
   return RoomGroup(std::move(*state));
@@ -114,9 +116,23 @@ MlsResult<RoomGroup> RoomGroup::load(BytesView saved, const crypto::SigningKey& 
 
 RoomGroup RoomGroup::clone() const { return RoomGroup(state_.clone()); }
 
-RoomId RoomGroup::room() const {
+RoomId RoomGroup::group_id() const {
   const auto id = state_.group_id();
   return RoomId{Bytes(id.begin(), id.end())};
+}
+
+std::optional<RoomMember> RoomGroup::first_member() const {
+  for (auto& m : members()) {
+    if (m.leaf.v == 0) return std::move(m);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::uint64_t> RoomGroup::epoch_of(BytesView ciphertext) const {
+  auto message = mls::decode<mls::MlsMessage>(ciphertext);
+  const auto* priv = message ? std::get_if<mls::PrivateMessage>(&message->body) : nullptr;
+  if (priv == nullptr || !std::ranges::equal(priv->group_id, state_.group_id())) return std::nullopt;
+  return priv->epoch;
 }
 
 std::vector<RoomMember> RoomGroup::members() const {

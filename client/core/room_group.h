@@ -52,10 +52,12 @@ struct RoomChange;
 
 class RoomGroup {
  public:
-  /// A new room with us as its only member and facilitator, at epoch 0.
-  [[nodiscard]] static mls::MlsResult<RoomGroup> create(const RoomId& room, const AccountId& self,
+  /// A new group with us as its only member, at epoch 0, for a new room
+  /// (group id = room id) or a room's reset (a new group id). We are its
+  /// facilitator, and so are `also_facilitators` once a commit adds them.
+  [[nodiscard]] static mls::MlsResult<RoomGroup> create(const RoomId& group_id, const AccountId& self,
                                                         const crypto::SigningKey& identity, std::uint64_t now_s,
-                                                        Rng& rng);
+                                                        Rng& rng, const std::vector<AccountId>& also_facilitators = {});
   /// Joins from a Welcome (MLSMessage bytes) made for one of our KeyPackages.
   /// Returns the group and the ref of the KeyPackage it used (so the caller
   /// deletes its private keys). InvalidWelcome when it is for none of ours;
@@ -75,7 +77,15 @@ class RoomGroup {
   RoomGroup& operator=(RoomGroup&&) noexcept = default;
   [[nodiscard]] RoomGroup clone() const;
 
-  [[nodiscard]] RoomId room() const;
+  /// The MLS group id: the room id, until a reset gives the room a new group.
+  [[nodiscard]] RoomId group_id() const;
+  /// The member on the first leaf: a new group's creator (for a reset's
+  /// group, the facilitator who reset the room).
+  [[nodiscard]] std::optional<RoomMember> first_member() const;
+  /// The epoch a ciphertext of ours (an MLSMessage PrivateMessage) was
+  /// encrypted for, when it is of this group; nullopt for another group's
+  /// (the room was reset since) or what does not parse.
+  [[nodiscard]] std::optional<std::uint64_t> epoch_of(BytesView ciphertext) const;
   [[nodiscard]] std::uint64_t epoch() const noexcept { return state_.epoch(); }
   [[nodiscard]] bool removed() const noexcept { return state_.is_removed(); }
   [[nodiscard]] std::vector<RoomMember> members() const;

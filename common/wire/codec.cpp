@@ -41,8 +41,28 @@ pb::EnvelopeKind to_pb(EnvelopeKind k) {
     case EnvelopeKind::Application: return pb::ENVELOPE_KIND_APPLICATION;
     case EnvelopeKind::Handshake: return pb::ENVELOPE_KIND_HANDSHAKE;
     case EnvelopeKind::Welcome: return pb::ENVELOPE_KIND_WELCOME;
+    case EnvelopeKind::Reset: return pb::ENVELOPE_KIND_RESET;
+    case EnvelopeKind::Report: return pb::ENVELOPE_KIND_REPORT;
   }
   return pb::ENVELOPE_KIND_UNSPECIFIED;
+}
+
+pb::ChangeProblem to_pb(ChangeProblem p) {
+  switch (p) {
+    case ChangeProblem::DoesNotVerify: return pb::CHANGE_PROBLEM_DOES_NOT_VERIFY;
+    case ChangeProblem::CannotDecrypt: return pb::CHANGE_PROBLEM_CANNOT_DECRYPT;
+    case ChangeProblem::Invalid: return pb::CHANGE_PROBLEM_INVALID;
+  }
+  return pb::CHANGE_PROBLEM_UNSPECIFIED;
+}
+
+template <class P>
+void fill_welcomes(P& p, const std::vector<WelcomeFor>& welcomes) {
+  for (const auto& w : welcomes) {
+    auto* pw = p.add_welcomes();
+    pw->set_account_id(str(w.account.v));
+    pw->set_data(str(w.data));
+  }
 }
 
 pb::RosterChange_Op to_pb(RosterOp op) {
@@ -107,11 +127,7 @@ void encode_body(pb::Frame& f, const Message& m) {
             p->set_epoch(v.epoch.v);
             p->set_envelope_id(str(v.envelope_id.v));
             p->set_handshake(str(v.handshake));
-            for (const auto& w : v.welcomes) {
-              auto* pw = p->add_welcomes();
-              pw->set_account_id(str(w.account.v));
-              pw->set_data(str(w.data));
-            }
+            fill_welcomes(*p, v.welcomes);
             for (const auto& c : v.roster_changes) fill(*p->add_roster_changes(), c);
           },
           [&](const CloseRoom& v) { f.mutable_close_room()->set_room_id(str(v.room.v)); },
@@ -132,6 +148,26 @@ void encode_body(pb::Frame& f, const Message& m) {
           },
           [&](const GetRoster& v) { f.mutable_get_roster()->set_room_id(str(v.room.v)); },
           [&](const Ping& v) { f.mutable_ping()->set_nonce(v.nonce); },
+          [&](const ResetRoom& v) {
+            auto* p = f.mutable_reset_room();
+            p->set_room_id(str(v.room.v));
+            p->set_envelope_id(str(v.envelope_id.v));
+            p->set_group_info(str(v.group_info));
+            p->set_handshake(str(v.handshake));
+            fill_welcomes(*p, v.welcomes);
+          },
+          [&](const ReportChange& v) {
+            auto* p = f.mutable_report_change();
+            p->set_room_id(str(v.room.v));
+            p->set_envelope_id(str(v.envelope_id.v));
+            p->set_commit_seq(v.commit_seq.v);
+            p->set_problem(to_pb(v.problem));
+          },
+          [&](const SetRoomLifetime& v) {
+            auto* p = f.mutable_set_room_lifetime();
+            p->set_room_id(str(v.room.v));
+            p->set_lifetime_ms(v.lifetime_ms);
+          },
           [&](const Error& v) { fill(*f.mutable_error(), v); },
           [&](const HelloOk& v) {
             auto* p = f.mutable_hello_ok();
@@ -194,6 +230,11 @@ void encode_body(pb::Frame& f, const Message& m) {
             }
           },
           [&](const Pong& v) { f.mutable_pong()->set_nonce(v.nonce); },
+          [&](const RoomLifetimeOk& v) {
+            auto* p = f.mutable_room_lifetime_ok();
+            p->set_room_id(str(v.room.v));
+            p->set_lifetime_ms(v.lifetime_ms);
+          },
           [&](const Deliver& v) {
             auto* p = f.mutable_deliver();
             p->set_room_id(str(v.room.v));
@@ -256,12 +297,34 @@ class Check {
       case pb::ENVELOPE_KIND_APPLICATION: return EnvelopeKind::Application;
       case pb::ENVELOPE_KIND_HANDSHAKE: return EnvelopeKind::Handshake;
       case pb::ENVELOPE_KIND_WELCOME: return EnvelopeKind::Welcome;
+      case pb::ENVELOPE_KIND_RESET: return EnvelopeKind::Reset;
+      case pb::ENVELOPE_KIND_REPORT: return EnvelopeKind::Report;
       case pb::ENVELOPE_KIND_UNSPECIFIED:
       case pb::EnvelopeKind_INT_MIN_SENTINEL_DO_NOT_USE_:
       case pb::EnvelopeKind_INT_MAX_SENTINEL_DO_NOT_USE_: break;
     }
     bad("kind");
     return EnvelopeKind::Application;
+  }
+  ChangeProblem problem(pb::ChangeProblem p) {
+    switch (p) {
+      case pb::CHANGE_PROBLEM_DOES_NOT_VERIFY: return ChangeProblem::DoesNotVerify;
+      case pb::CHANGE_PROBLEM_CANNOT_DECRYPT: return ChangeProblem::CannotDecrypt;
+      case pb::CHANGE_PROBLEM_INVALID: return ChangeProblem::Invalid;
+      case pb::CHANGE_PROBLEM_UNSPECIFIED:
+      case pb::ChangeProblem_INT_MIN_SENTINEL_DO_NOT_USE_:
+      case pb::ChangeProblem_INT_MAX_SENTINEL_DO_NOT_USE_: break;
+    }
+    bad("problem");
+    return ChangeProblem::Invalid;
+  }
+  template <class P>
+  std::vector<WelcomeFor> welcomes(const P& p) {
+    count(p.welcomes_size(), "welcomes");
+    std::vector<WelcomeFor> out;
+    if (!ok()) return out;
+    for (const auto& w : p.welcomes()) out.push_back(WelcomeFor{account(w.account_id(), "welcomes.account_id"), any(w.data())});
+    return out;
   }
   RosterOp op(pb::RosterChange_Op op) {
     switch (op) {
@@ -356,16 +419,28 @@ Result<Message, DecodeFailure> decode_body(const pb::Frame& f) {
     }
     case pb::Frame::kSubmitBundle: {
       const auto& p = f.submit_bundle();
-      SubmitBundle v{c.room(p.room_id(), "room_id"), Epoch{p.epoch()}, c.envelope(p.envelope_id(), "envelope_id"),
-                     c.any(p.handshake()), {}, c.changes(p.roster_changes())};
-      c.count(p.welcomes_size(), "welcomes");
-      if (c.ok()) {
-        for (const auto& w : p.welcomes())
-          v.welcomes.push_back(WelcomeFor{c.account(w.account_id(), "welcomes.account_id"), c.any(w.data())});
-      }
-      m = std::move(v);
+      m = SubmitBundle{c.room(p.room_id(), "room_id"), Epoch{p.epoch()}, c.envelope(p.envelope_id(), "envelope_id"),
+                       c.any(p.handshake()), c.welcomes(p), c.changes(p.roster_changes())};
       break;
     }
+    case pb::Frame::kResetRoom: {
+      const auto& p = f.reset_room();
+      m = ResetRoom{c.room(p.room_id(), "room_id"), c.envelope(p.envelope_id(), "envelope_id"), c.any(p.group_info()),
+                    c.any(p.handshake()), c.welcomes(p)};
+      break;
+    }
+    case pb::Frame::kReportChange: {
+      const auto& p = f.report_change();
+      m = ReportChange{c.room(p.room_id(), "room_id"), c.envelope(p.envelope_id(), "envelope_id"), Seq{p.commit_seq()},
+                       c.problem(p.problem())};
+      break;
+    }
+    case pb::Frame::kSetRoomLifetime:
+      m = SetRoomLifetime{c.room(f.set_room_lifetime().room_id(), "room_id"), f.set_room_lifetime().lifetime_ms()};
+      break;
+    case pb::Frame::kRoomLifetimeOk:
+      m = RoomLifetimeOk{c.room(f.room_lifetime_ok().room_id(), "room_id"), f.room_lifetime_ok().lifetime_ms()};
+      break;
     case pb::Frame::kCloseRoom: m = CloseRoom{c.room(f.close_room().room_id(), "room_id")}; break;
     case pb::Frame::kSendEnvelope: {
       const auto& p = f.send_envelope();
@@ -454,6 +529,25 @@ Result<Message, DecodeFailure> decode_body(const pb::Frame& f) {
 }
 
 }  // namespace
+
+Bytes encode_change_report(const ChangeReport& report) {
+  pb::ChangeReport p;
+  p.set_commit_seq(report.commit_seq.v);
+  p.set_problem(to_pb(report.problem));
+  return to_bytes(p.SerializeAsString());
+}
+
+std::optional<ChangeReport> decode_change_report(BytesView payload) {
+  pb::ChangeReport p;
+  if (payload.size() > kMaxChangeReportSize ||
+      !p.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+    return std::nullopt;
+  }
+  Check c;
+  ChangeReport out{Seq{p.commit_seq()}, c.problem(p.problem())};
+  if (!c.ok()) return std::nullopt;
+  return out;
+}
 
 Bytes encode(const Frame& frame) {
   pb::Frame f;

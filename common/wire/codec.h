@@ -3,6 +3,7 @@
 // Frame <-> bytes. Pure functions; thread-safe.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/types/bytes.h"
@@ -22,6 +23,13 @@ struct DecodeFailure {
   DecodeError code;
   std::string detail;  // names the field, never its value
 };
+
+/// Largest Report payload decode_change_report reads (a real one is under 16 bytes).
+inline constexpr std::size_t kMaxChangeReportSize = 64;
+/// A Report envelope's payload.
+[[nodiscard]] Bytes encode_change_report(const ChangeReport& report);
+/// nullopt when it is not a well-formed ChangeReport.
+[[nodiscard]] std::optional<ChangeReport> decode_change_report(BytesView payload);
 
 /// Serialises the frame body (no length prefix).
 [[nodiscard]] Bytes encode(const Frame& frame);

@@ -48,6 +48,17 @@ std::string to_string(EnvelopeKind k) {
     case EnvelopeKind::Application: return "application";
     case EnvelopeKind::Handshake: return "handshake";
     case EnvelopeKind::Welcome: return "welcome";
+    case EnvelopeKind::Reset: return "reset";
+    case EnvelopeKind::Report: return "report";
+  }
+  return "unknown";
+}
+
+std::string to_string(ChangeProblem p) {
+  switch (p) {
+    case ChangeProblem::DoesNotVerify: return "does not verify";
+    case ChangeProblem::CannotDecrypt: return "cannot be decrypted";
+    case ChangeProblem::Invalid: return "breaks the group's rules";
   }
   return "unknown";
 }
@@ -57,10 +68,11 @@ namespace {
 constexpr const char* kKindNames[] = {
     "Hello",        "Register",    "LoginStart",   "LoginProof",     "PublishKeys",   "FetchKeyPackage",
     "LookupAccount", "CreateRoom", "SubmitBundle", "CloseRoom",      "SendEnvelope",  "Sync",
-    "Ack",          "GetRoster",   "Ping",         "Error",          "HelloOk",       "RegisterOk",
+    "Ack",          "GetRoster",   "Ping",         "ResetRoom",      "ReportChange",  "SetRoomLifetime",
+    "Error",          "HelloOk",       "RegisterOk",
     "LoginChallenge", "LoginOk",   "PublishKeysOk", "KeyPackageOk",  "AccountInfo",   "CreateRoomOk",
     "BundleOk",     "CloseRoomOk", "SendOk",       "SyncOk",         "Roster",        "Pong",
-    "Deliver",      "RoomClosed"};
+    "RoomLifetimeOk", "Deliver",      "RoomClosed"};
 static_assert(std::size(kKindNames) == std::variant_size_v<Message>, "a message kind has no name");
 }  // namespace
 

@@ -62,8 +62,12 @@ enum class ErrorCode : std::uint8_t {
 enum class Role : std::uint8_t { Member = 1, Facilitator = 2 };
 [[nodiscard]] std::string to_string(Role r);
 
-enum class EnvelopeKind : std::uint8_t { Application = 1, Handshake = 2, Welcome = 3 };
+enum class EnvelopeKind : std::uint8_t { Application = 1, Handshake = 2, Welcome = 3, Reset = 4, Report = 5 };
 [[nodiscard]] std::string to_string(EnvelopeKind k);
+
+/// What a member found wrong with a commit it rejected (ReportChange).
+enum class ChangeProblem : std::uint8_t { DoesNotVerify = 1, CannotDecrypt = 2, Invalid = 3 };
+[[nodiscard]] std::string to_string(ChangeProblem p);
 
 enum class RosterOp : std::uint8_t { Add = 1, Remove = 2, SetRole = 3 };
 
@@ -112,6 +116,22 @@ struct Sync { std::vector<Cursor> cursors; friend bool operator==(const Sync&, c
 struct Ack { std::vector<Cursor> cursors; friend bool operator==(const Ack&, const Ack&) = default; };
 struct GetRoster { RoomId room; friend bool operator==(const GetRoster&, const GetRoster&) = default; };
 struct Ping { std::uint64_t nonce = 0; friend bool operator==(const Ping&, const Ping&) = default; };
+struct ResetRoom {
+  RoomId room;
+  EnvelopeId envelope_id;
+  Bytes group_info;
+  Bytes handshake;
+  std::vector<WelcomeFor> welcomes;
+  friend bool operator==(const ResetRoom&, const ResetRoom&) = default;
+};
+struct ReportChange {
+  RoomId room;
+  EnvelopeId envelope_id;
+  Seq commit_seq;
+  ChangeProblem problem = ChangeProblem::Invalid;
+  friend bool operator==(const ReportChange&, const ReportChange&) = default;
+};
+struct SetRoomLifetime { RoomId room; std::uint64_t lifetime_ms = 0; friend bool operator==(const SetRoomLifetime&, const SetRoomLifetime&) = default; };
 
 // ---- relay -> client: answers ----
 struct Error {
@@ -135,6 +155,7 @@ struct RoomSyncState { RoomId room; Seq head; Epoch epoch; Role role = Role::Mem
 struct SyncOk { std::vector<RoomSyncState> rooms; std::vector<Error> gaps; friend bool operator==(const SyncOk&, const SyncOk&) = default; };
 struct Roster { RoomId room; Epoch epoch; std::vector<Member> members; friend bool operator==(const Roster&, const Roster&) = default; };
 struct Pong { std::uint64_t nonce = 0; friend bool operator==(const Pong&, const Pong&) = default; };
+struct RoomLifetimeOk { RoomId room; std::uint64_t lifetime_ms = 0; friend bool operator==(const RoomLifetimeOk&, const RoomLifetimeOk&) = default; };
 
 // ---- relay -> client: pushes ----
 struct Deliver {
@@ -156,10 +177,10 @@ struct RoomClosed { RoomId room; friend bool operator==(const RoomClosed&, const
 using Message = std::variant<
     // client -> relay
     Hello, Register, LoginStart, LoginProof, PublishKeys, FetchKeyPackage, LookupAccount, CreateRoom,
-    SubmitBundle, CloseRoom, SendEnvelope, Sync, Ack, GetRoster, Ping,
+    SubmitBundle, CloseRoom, SendEnvelope, Sync, Ack, GetRoster, Ping, ResetRoom, ReportChange, SetRoomLifetime,
     // relay -> client answers
     Error, HelloOk, RegisterOk, LoginChallenge, LoginOk, PublishKeysOk, KeyPackageOk, AccountInfo,
-    CreateRoomOk, BundleOk, CloseRoomOk, SendOk, SyncOk, Roster, Pong,
+    CreateRoomOk, BundleOk, CloseRoomOk, SendOk, SyncOk, Roster, Pong, RoomLifetimeOk,
     // relay -> client pushes
     Deliver, RoomClosed>;
 
@@ -167,6 +188,13 @@ struct Frame {
   std::uint64_t request_id = 0;  // 0 on pushes and on Ack
   Message body;
   friend bool operator==(const Frame&, const Frame&) = default;
+};
+
+/// The payload of a Report envelope (proto ChangeReport), as the relay writes it.
+struct ChangeReport {
+  Seq commit_seq;
+  ChangeProblem problem = ChangeProblem::Invalid;
+  friend bool operator==(const ChangeReport&, const ChangeReport&) = default;
 };
 
 /// A short stable name of the frame's kind ("SendEnvelope"), for counters and logs.

@@ -100,6 +100,52 @@ Result<BundleTransition, Rejection> plan_bundle(const RoomState& room, const Acc
   return t;
 }
 
+Result<void, Rejection> require_facilitator(const RoomState& room, const AccountId& account, const char* change) {
+  auto member = require_member(room, account);
+  if (!member) return fail(member.error());
+  if ((*member)->role != Role::Facilitator) {
+    return fail(Rejection{ErrorCode::NotFacilitator, std::string("only a facilitator ") + change});
+  }
+  return {};
+}
+
+Result<ResetTransition, Rejection> plan_reset_state(const RoomState& room, const AccountId& submitter, Epoch epoch,
+                                                    const std::vector<wire::RosterChange>& roster,
+                                                    const std::vector<AccountId>& welcomed) {
+  if (auto may = require_facilitator(room, submitter, "resets a room"); !may) return fail(may.error());
+  ResetTransition t;
+  t.next = room;
+  t.reset_seq = Seq{room.head.v + 1};
+  for (auto& [account, m] : t.next.members) m.role = Role::Member;
+  std::set<AccountId> in_new_group{submitter};
+  for (const auto& change : roster) {
+    auto it = t.next.members.find(change.account);
+    if (change.op != RosterOp::Add || it == t.next.members.end() || !in_new_group.insert(change.account).second) {
+      return fail(Rejection{ErrorCode::InvalidArgument, "a reset's new group has exactly the room's members"});
+    }
+    it->second.role = change.role;
+  }
+  if (in_new_group.size() != room.members.size()) {
+    return fail(Rejection{ErrorCode::InvalidArgument, "a reset's new group has exactly the room's members"});
+  }
+  // The submitter created the new group as its facilitator (open_group_view).
+  t.next.members.at(submitter).role = Role::Facilitator;
+  std::set<AccountId> welcomes;
+  std::uint64_t seq = t.reset_seq.v;
+  for (const auto& account : welcomed) {
+    if (account == submitter || !in_new_group.contains(account) || !welcomes.insert(account).second) {
+      return fail(Rejection{ErrorCode::InvalidArgument, "a Welcome must go to each other member, once"});
+    }
+    t.welcome_seqs.push_back(Seq{++seq});
+  }
+  if (welcomes.size() + 1 != in_new_group.size()) {
+    return fail(Rejection{ErrorCode::InvalidArgument, "a Welcome must go to each other member, once"});
+  }
+  t.next.head = Seq{seq};
+  t.next.epoch = epoch;
+  return t;
+}
+
 bool advance_cursor(RoomState& room, const AccountId& account, Seq seq) {
   auto it = room.members.find(account);
   if (it == room.members.end()) return false;

@@ -82,6 +82,29 @@ struct BundleTransition {
                                                               const std::vector<wire::RosterChange>& roster,
                                                               const std::vector<AccountId>& welcomed);
 
+struct ResetTransition {
+  RoomState next;
+  Seq reset_seq;                  // the Reset envelope
+  std::vector<Seq> welcome_seqs;  // in the order of ResetRoom::welcomes
+};
+
+/// Sequences a reset whose new group (room_view.h plan_reset) adds
+/// `roster` (each with its role in the new group) to the submitter at
+/// `epoch`: the submitter a facilitator of the room (NotMember,
+/// NotFacilitator), the new group's members exactly the room's
+/// (InvalidArgument), one Welcome per added account (InvalidArgument). The
+/// members keep their cursors and where they joined; roles become the new
+/// group's.
+[[nodiscard]] Result<ResetTransition, Rejection> plan_reset_state(const RoomState& room, const AccountId& submitter,
+                                                                  Epoch epoch,
+                                                                  const std::vector<wire::RosterChange>& roster,
+                                                                  const std::vector<AccountId>& welcomed);
+
+/// Whether `account` may change what the relay keeps of the room (its
+/// lifetime, closing it): NotMember, NotFacilitator.
+[[nodiscard]] Result<void, Rejection> require_facilitator(const RoomState& room, const AccountId& account,
+                                                          const char* change);
+
 /// Moves a member's stored cursor forward (never back, never past head).
 /// Returns whether it changed.
 bool advance_cursor(RoomState& room, const AccountId& account, Seq seq);

@@ -55,6 +55,14 @@ bool sent_by(const mls::PublicGroup& view, const mls::PublicMessage& pub, const 
 
 Result<mls::PublicGroup, Rejection> open_room_view(const RoomId& room, BytesView group_info, const AccountId& creator,
                                                    BytesView creator_key, std::uint64_t now_s) {
+  auto view = open_group_view(group_info, creator, creator_key, now_s);
+  if (!view) return view;
+  if (view->context().group_id != room.v) return fail(invalid("the group id is not the room id"));
+  return view;
+}
+
+Result<mls::PublicGroup, Rejection> open_group_view(BytesView group_info, const AccountId& creator,
+                                                    BytesView creator_key, std::uint64_t now_s) {
   if (group_info.size() > kMaxGroupInfoSize) return fail(invalid("the GroupInfo is too large"));
   auto message = mls::decode<mls::MlsMessage>(group_info);
   if (!message) return fail(mls_refusal("the GroupInfo does not parse", message.error()));
@@ -67,7 +75,6 @@ Result<mls::PublicGroup, Rejection> open_room_view(const RoomId& room, BytesView
   if (!tree) return fail(mls_refusal("the ratchet tree does not parse", tree.error()));
   auto view = mls::PublicGroup::from_group_info(*info, *tree, mls::RolePolicy::Hearth, now_s);
   if (!view) return fail(mls_refusal("the GroupInfo does not verify", view.error()));
-  if (view->context().group_id != room.v) return fail(invalid("the group id is not the room id"));
   if (view->epoch() != 0) return fail(invalid("a new room starts at epoch 0"));
   const auto members = view->members();
   if (members.size() != 1) return fail(invalid("a new room has its creator as only member"));
@@ -88,7 +95,10 @@ Result<CommitPlan, Rejection> plan_commit(const mls::PublicGroup& view, BytesVie
   if (pub == nullptr || mls::content_type(pub->content.content) != mls::ContentType::Commit) {
     return fail(invalid("a membership change must be a commit in a PublicMessage"));
   }
-  if (pub->content.group_id != view.context().group_id) return fail(invalid("the commit is for another group"));
+  // The room's group before a reset: the committer builds again on the new one.
+  if (pub->content.group_id != view.context().group_id) {
+    return fail(Rejection{ErrorCode::EpochConflict, "the commit is for another group than the room's current one"});
+  }
   if (pub->content.epoch != view.epoch()) {
     return fail(Rejection{ErrorCode::EpochConflict, "the commit is not built on the room's current epoch"});
   }
@@ -148,6 +158,21 @@ Result<CommitPlan, Rejection> plan_commit(const mls::PublicGroup& view, BytesVie
   return plan;
 }
 
+Result<CommitPlan, Rejection> plan_reset(const RoomId& room, BytesView current_group, BytesView group_info,
+                                         BytesView handshake, const AccountId& submitter,
+                                         const std::vector<wire::WelcomeFor>& welcomes,
+                                         const IdentityLookup& identity_of, std::uint64_t now_s) {
+  const auto key = identity_of(submitter);
+  if (!key) return fail(Rejection{ErrorCode::UnknownAccount, "no such account"});
+  auto fresh = open_group_view(group_info, submitter, *key, now_s);
+  if (!fresh) return fail(fresh.error());
+  const auto& id = fresh->context().group_id;
+  if (std::ranges::equal(id, current_group) || id == room.v) {
+    return fail(invalid("a reset starts a group with a new group id"));
+  }
+  return plan_commit(*fresh, handshake, submitter, welcomes, identity_of, now_s);
+}
+
 HandshakeKind handshake_kind(BytesView handshake) {
   if (handshake.size() > kMaxCommitSize) return HandshakeKind::Other;
   auto message = mls::decode<mls::MlsMessage>(handshake);
@@ -170,7 +195,9 @@ Result<mls::PublicGroup, Rejection> plan_proposal(const mls::PublicGroup& view, 
   const auto* pub = std::get_if<mls::PublicMessage>(&message->body);
   const auto* proposal = pub != nullptr ? std::get_if<mls::Proposal>(&pub->content.content) : nullptr;
   if (proposal == nullptr) return fail(invalid("a standalone proposal must be a PublicMessage proposal"));
-  if (pub->content.group_id != view.context().group_id) return fail(invalid("the proposal is for another group"));
+  if (pub->content.group_id != view.context().group_id) {
+    return fail(Rejection{ErrorCode::StaleEpoch, "the proposal is for another group than the room's current one"});
+  }
   if (pub->content.epoch != view.epoch()) {
     return fail(Rejection{ErrorCode::StaleEpoch, "the proposal is not for the room's current epoch"});
   }
@@ -198,17 +225,19 @@ Result<mls::PublicGroup, Rejection> plan_proposal(const mls::PublicGroup& view, 
   return next;
 }
 
-Result<Epoch, Rejection> check_application_message(const RoomId& room, Epoch stated, BytesView payload) {
+Result<Epoch, Rejection> check_application_message(BytesView group, Epoch stated, BytesView payload) {
   if (payload.size() > kMaxApplicationMessageSize) return fail(invalid("the message is too large"));
   auto message = mls::decode<mls::MlsMessage>(payload);
   if (!message) return fail(mls_refusal("the message does not parse", message.error()));
   const auto* priv = std::get_if<mls::PrivateMessage>(&message->body);
   if (priv == nullptr) return fail(invalid("an application message must be an MLS PrivateMessage"));
-  if (priv->group_id != room.v) return fail(invalid("the message is for another group"));
   if (priv->content_type != mls::ContentType::Application) {
     return fail(invalid("a handshake travels in a bundle, not as an application message"));
   }
   if (priv->epoch != stated.v) return fail(invalid("the envelope's epoch is not the message's"));
+  if (!std::ranges::equal(priv->group_id, group)) {
+    return fail(Rejection{ErrorCode::StaleEpoch, "the message is not for the room's current group"});
+  }
   return Epoch{priv->epoch};
 }
 

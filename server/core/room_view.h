@@ -44,6 +44,10 @@ using IdentityLookup = std::function<std::optional<Bytes>(const AccountId&)>;
                                                                  const AccountId& creator, BytesView creator_key,
                                                                  std::uint64_t now_s);
 
+/// open_room_view without the room: the group id is the GroupInfo's own.
+[[nodiscard]] Result<mls::PublicGroup, Rejection> open_group_view(BytesView group_info, const AccountId& creator,
+                                                                  BytesView creator_key, std::uint64_t now_s);
+
 /// A commit the relay will accept, and what it does.
 struct CommitPlan {
   mls::PublicGroup next;
@@ -53,8 +57,8 @@ struct CommitPlan {
 };
 
 /// Checks a bundle's handshake (MLSMessage PublicMessage commit) against the
-/// view: for this group (InvalidArgument), for the current epoch
-/// (EpochConflict), sent from the submitter's own leaf with a valid
+/// view: for this group and its current epoch (EpochConflict: another
+/// commit won, or a reset replaced the group), sent from the submitter's own leaf with a valid
 /// signature (InvalidArgument: "another member's leaf" / bad signature),
 /// within the role policy (NotFacilitator), valid per RFC 9420 (InvalidArgument
 /// naming the MLS error); every added member an existing account
@@ -67,15 +71,27 @@ struct CommitPlan {
                                                         const std::vector<wire::WelcomeFor>& welcomes,
                                                         const IdentityLookup& identity_of, std::uint64_t now_s);
 
+/// A reset (ResetRoom): the new group opened from `group_info` as a new
+/// room's would be (open_group_view: the submitter alone, a facilitator, at
+/// epoch 0), with a group id that is neither `current_group` nor `room`
+/// (InvalidArgument), then its first commit planned on it (plan_commit: the
+/// adds, their Welcomes, the role policy). Whether its members are the
+/// room's is the caller's check (room_state.h plan_reset_state).
+[[nodiscard]] Result<CommitPlan, Rejection> plan_reset(const RoomId& room, BytesView current_group,
+                                                       BytesView group_info, BytesView handshake,
+                                                       const AccountId& submitter,
+                                                       const std::vector<wire::WelcomeFor>& welcomes,
+                                                       const IdentityLookup& identity_of, std::uint64_t now_s);
+
 /// What a handshake envelope claims to be, from its outer header only.
 enum class HandshakeKind { Commit, Proposal, Other };
 [[nodiscard]] HandshakeKind handshake_kind(BytesView handshake);
 
 /// A standalone proposal the relay accepts and fans out without moving the
 /// epoch: a member leaving, i.e. an MLSMessage PublicMessage Remove of the
-/// sender's own leaf, from the submitter's leaf, for this group
-/// (InvalidArgument otherwise, also for any other proposal type), for the
-/// current epoch (StaleEpoch), validly signed (InvalidArgument), not from
+/// sender's own leaf, from the submitter's leaf (InvalidArgument otherwise,
+/// also for any other proposal type), for this group and its current epoch
+/// (StaleEpoch), validly signed (InvalidArgument), not from
 /// the room's last facilitator (LastFacilitator). Returns the
 /// view with the proposal cached: a later commit from any member may include
 /// it by reference, and the role policy allows that (a member's own removal
@@ -87,11 +103,11 @@ enum class HandshakeKind { Commit, Proposal, Other };
 
 /// The outer header of an application envelope (RFC 9420 §6.3.1; nothing is
 /// decrypted): at most kMaxApplicationMessageSize bytes, an MLSMessage
-/// PrivateMessage of this group (group id == room id) with content type
-/// application, whose MLS epoch is the one the envelope states
-/// (InvalidArgument otherwise). Returns the MLS epoch; the caller checks it
-/// is current (StaleEpoch).
-[[nodiscard]] Result<Epoch, Rejection> check_application_message(const RoomId& room, Epoch stated,
-                                                                 BytesView payload);
+/// PrivateMessage with content type application, whose MLS epoch is the one
+/// the envelope states (InvalidArgument otherwise), of the room's current
+/// group `group` (StaleEpoch otherwise: after a reset, a message of the old
+/// group is encrypted again by its sender for the new one). Returns the MLS
+/// epoch; the caller checks it is current (StaleEpoch).
+[[nodiscard]] Result<Epoch, Rejection> check_application_message(BytesView group, Epoch stated, BytesView payload);
 
 }  // namespace hearth::relay

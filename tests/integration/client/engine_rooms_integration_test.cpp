@@ -383,3 +383,114 @@ TEST_CASE("integration: the agreement gates the conversation, redactions and dis
     CHECK(found.empty());
   }
 }
+
+namespace {
+
+/// Flips the last byte of a commit's confirmation tag (RFC 9420 §6.1: the
+/// PublicMessage ends with the 32-byte confirmation tag and the 32-byte
+/// membership tag, each behind a one-byte length). The signature does not
+/// cover either, so the relay, which holds no epoch secrets, accepts it;
+/// every member's membership-tag check fails.
+void break_confirmation_tag(Bytes& commit) {
+  REQUIRE(commit.size() > 66);
+  commit[commit.size() - 34] ^= 0x01;
+}
+
+}  // namespace
+
+TEST_CASE("integration: a corrupted commit the relay accepted is reported, and a reset brings everyone back",
+          "[integration][client][mls]") {
+  World w(4);
+  auto& alice = w.clients[0];
+  auto& bob = w.clients[1];
+  auto& carol = w.clients[2];
+  auto& dave = w.clients[3];
+  REQUIRE(await(bob->send_text(w.room, "before the broken change")));
+  REQUIRE(collect(*dave, dave.seen, [&](const Seen& s) { return saw_text(s, w.room, "before the broken change"); }));
+
+  // Dave's client goes wrong: its next commit does not verify for anyone else.
+  dave.close();
+  dave.commit_fault = break_confirmation_tag;
+  dave.open();
+  REQUIRE(await(dave->start()));
+  const auto stuck_epoch = epoch_of(alice, w.room);
+  auto broken = await(dave->refresh_keys(w.room));
+  INFO(why(broken));
+  REQUIRE(broken);  // the relay took it
+
+  // Each of the others rejects it, reports it, and everyone hears of it.
+  for (auto* c : {&alice, &bob, &carol}) {
+    REQUIRE(collect(**c, c->seen, [](const Seen& s) { return s.count_events<ChangeRejected>() >= 3; }));
+    CHECK(epoch_of(*c, w.room) == stuck_epoch);
+  }
+  for (const auto& e : alice.seen.all) {
+    if (const auto* r = std::get_if<ChangeRejected>(&e)) {
+      CHECK(r->commit_seq == *broken);
+      CHECK(r->problem == wire::ChangeProblem::DoesNotVerify);
+    }
+  }
+
+  // Bob writes while the room is stuck: the relay wants the new epoch he
+  // cannot reach, so the message waits in his outbox.
+  auto waiting = bob->send_text(w.room, "written while the room was stuck");
+  // A member cannot reset; the facilitator can.
+  auto refused = await(carol->reset_room(w.room));
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == ClientCode::NotAllowed);
+  auto reset = await(alice->reset_room(w.room));
+  INFO(why(reset));
+  REQUIRE(reset);
+  CHECK(reset->v > broken->v);
+
+  for (auto* c : {&bob, &carol, &dave}) {
+    REQUIRE(collect(**c, c->seen, [](const Seen& s) { return s.count_events<RoomReset>() >= 1; }));
+  }
+  auto sent = await(std::move(waiting));
+  INFO(why(sent));
+  REQUIRE(sent);
+  const auto code = safety_code(alice, w.room);
+  for (auto& c : w.clients) {
+    CHECK(epoch_of(c, w.room) == 1);
+    CHECK(safety_code(c, w.room) == code);
+    auto members = await(c->members(w.room));
+    REQUIRE(members);
+    CHECK(members->size() == 4);
+  }
+  // Roles carry over: Alice facilitates the new group, the others do not.
+  auto alice_profile = await(alice->profile());
+  REQUIRE(alice_profile);
+  REQUIRE(*alice_profile);
+  auto members = await(bob->members(w.room));
+  REQUIRE(members);
+  for (const auto& m : *members) CHECK(m.facilitator == (m.account == (*alice_profile)->account));
+
+  // The room works again, for everyone, also across a relay restart; the
+  // history from before the reset stays on each device.
+  dave.close();
+  dave.commit_fault = nullptr;
+  dave.open();
+  REQUIRE(await(dave->start()));
+  REQUIRE(await(carol->send_text(w.room, "after the reset")));
+  w.relay->restart();
+  REQUIRE(await(dave->send_text(w.room, "after the restart too")));
+  for (auto& c : w.clients) {
+    REQUIRE(collect(*c, c.seen, [&](const Seen& s) {
+      return (saw_text(s, w.room, "after the reset") || &c == &carol) &&
+             (saw_text(s, w.room, "after the restart too") || &c == &dave);
+    }));
+    // Stored on every device, also those the events of which a restart cut short.
+    auto history = await(c->history(w.room, Seq{0}, 1000));
+    REQUIRE(history);
+    auto stored = [&](const std::string& text) {
+      return std::any_of(history->begin(), history->end(), [&](const StoredEnvelope& m) {
+        auto content = decode_content(m.payload);
+        const auto* t = content ? std::get_if<ContentText>(&content->body) : nullptr;
+        return t != nullptr && t->text == text;
+      });
+    };
+    CHECK(stored("before the broken change"));
+    CHECK(stored("written while the room was stuck"));
+  }
+  CHECK(bob.seen.count_events<DecryptionFailed>() == 1);  // the broken commit, nothing else
+  CHECK(carol.seen.count_events<DecryptionFailed>() == 1);
+}

@@ -95,9 +95,13 @@ struct Client {
   std::filesystem::path dir;
   std::unique_ptr<client::Engine> engine;
   Seen seen;
+  /// EngineOptions::commit_fault for the next open().
+  std::function<void(Bytes&)> commit_fault;
 
   void open(bool reconnect = true) {
-    auto e = client::Engine::open_profile(dir, test::kTestPassphrase, options(reconnect));
+    auto o = options(reconnect);
+    o.commit_fault = commit_fault;
+    auto e = client::Engine::open_profile(dir, test::kTestPassphrase, std::move(o));
     REQUIRE(e);
     engine = std::move(*e);
   }

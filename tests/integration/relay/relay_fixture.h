@@ -89,6 +89,12 @@ struct RelayFixture {
   MlsMembers mls;
 };
 
+/// The Deliver frames `c` received (waiting up to 3 s for `n`), in order.
+inline std::vector<wire::Deliver> deliveries(RelayClient& c, std::size_t n) {
+  (void)c.wait_deliveries(n, std::chrono::milliseconds(3000));
+  return c.take_deliveries();
+}
+
 /// The answer must be an Error with `code`.
 inline void require_error(const wire::Frame& f, wire::ErrorCode code) {
   const auto* e = std::get_if<wire::Error>(&f.body);

@@ -227,7 +227,7 @@ TEST_CASE("room group: a Welcome for none of our KeyPackages and garbage are ref
   }
   auto joined = RoomGroup::join(commit->welcomes[0].welcome, bob.account, bob.key, bob.stored, kNow);
   REQUIRE(joined);
-  CHECK(joined->group.room() == kRoom);
+  CHECK(joined->group.group_id() == kRoom);
 }
 
 TEST_CASE("room group: saved and loaded, a member goes on where it was", "[client][room]") {

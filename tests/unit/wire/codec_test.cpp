@@ -32,6 +32,9 @@ std::vector<Message> one_of_each() {
       Ack{{{room(5), Seq{11}}}},
       GetRoster{room(5)},
       Ping{42},
+      ResetRoom{room(5), env(9), Bytes{8, 8}, Bytes{1, 2}, {{acct(2), Bytes{4}}, {acct(3), Bytes{5}}}},
+      ReportChange{room(5), env(10), Seq{12}, ChangeProblem::CannotDecrypt},
+      SetRoomLifetime{room(5), 86400000},
       Error{ErrorCode::HistoryGap, "history gap", room(5)},
       HelloOk{1, kDefaultMaxFrameSize},
       RegisterOk{acct(8)},
@@ -47,6 +50,8 @@ std::vector<Message> one_of_each() {
       SyncOk{{{room(5), Seq{13}, Epoch{4}, Role::Facilitator}}, {Error{ErrorCode::HistoryGap, "gap", room(6)}}},
       Roster{room(5), Epoch{4}, {{acct(1), "alice", Role::Facilitator}, {acct(2), "bob", Role::Member}}},
       Pong{42},
+      RoomLifetimeOk{room(5), 86400000},
+      Deliver{room(5), Seq{15}, EnvelopeKind::Reset, acct(1), env(9), Epoch{1}, 1700000000001, Bytes{}, {}},
       Deliver{room(5), Seq{14}, EnvelopeKind::Handshake, acct(1), env(8), Epoch{4}, 1700000000000, Bytes{1}, changes},
       RoomClosed{room(5)},
   };
@@ -171,4 +176,15 @@ TEST_CASE("mutated frames decode or fail cleanly", "[wire][codec]") {
   }
   REQUIRE(failed > 0);
   REQUIRE(decoded + failed > 1000);
+}
+
+TEST_CASE("a change report round-trips and refuses what is not one", "[wire][codec]") {
+  const ChangeReport report{Seq{41}, ChangeProblem::DoesNotVerify};
+  const auto bytes = encode_change_report(report);
+  REQUIRE(bytes.size() <= kMaxChangeReportSize);
+  REQUIRE(decode_change_report(bytes) == report);
+  REQUIRE_FALSE(decode_change_report(Bytes{0xff, 0xff, 0xff}));
+  REQUIRE_FALSE(decode_change_report(Bytes(kMaxChangeReportSize + 1, 0)));
+  // No problem named: not a report a relay writes.
+  REQUIRE_FALSE(decode_change_report(Bytes{0x08, 0x01}));  // commit_seq 1, problem unspecified
 }

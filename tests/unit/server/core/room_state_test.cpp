@@ -183,3 +183,55 @@ TEST_CASE("valid_handle: 1..64 printable characters", "[server][core][room]") {
   REQUIRE_FALSE(valid_handle("a\xff"));      // not UTF-8
   REQUIRE_FALSE(valid_handle("a\xc3"));      // truncated sequence
 }
+
+TEST_CASE("plan_reset_state: the room's members, the new group's roles, the head moves on", "[server][core][room]") {
+  RoomState r = two_member_room();
+  auto three = plan(r, acct(1), bundle(Epoch{1}, {add(acct(3), Role::Facilitator)}, {acct(3)}));
+  REQUIRE(three);
+  r = three->next;  // facilitators 1 and 3, member 2, epoch 2, head 4
+  REQUIRE(advance_cursor(r, acct(2), Seq{3}));
+
+  auto t = plan_reset_state(r, acct(3), Epoch{1}, {add(acct(1)), add(acct(2), Role::Facilitator)}, {acct(2), acct(1)});
+  REQUIRE(t);
+  CHECK(t->reset_seq == Seq{5});
+  CHECK(t->welcome_seqs == std::vector<Seq>{Seq{6}, Seq{7}});
+  CHECK(t->next.head == Seq{7});
+  CHECK(t->next.epoch == Epoch{1});
+  CHECK(t->next.members.at(acct(3)).role == Role::Facilitator);
+  CHECK(t->next.members.at(acct(2)).role == Role::Facilitator);
+  CHECK(t->next.members.at(acct(1)).role == Role::Member);
+  // Cursors and where each joined stay: history before the reset is theirs.
+  CHECK(t->next.members.at(acct(2)).cursor == Seq{3});
+  CHECK(t->next.members.at(acct(2)).joined_from == r.members.at(acct(2)).joined_from);
+  CHECK(r.head == Seq{4});  // untouched
+
+  auto code = [&](const AccountId& who, std::vector<wire::RosterChange> roster, std::vector<AccountId> welcomed) {
+    auto bad = plan_reset_state(r, who, Epoch{1}, roster, welcomed);
+    REQUIRE_FALSE(bad);
+    return bad.error().code;
+  };
+  CHECK(code(acct(2), {add(acct(1)), add(acct(3))}, {acct(1), acct(3)}) == ErrorCode::NotFacilitator);
+  CHECK(code(acct(9), {add(acct(1)), add(acct(2))}, {acct(1), acct(2)}) == ErrorCode::NotMember);
+  // Someone left out, someone foreign, someone twice, a removal.
+  CHECK(code(acct(3), {add(acct(1))}, {acct(1)}) == ErrorCode::InvalidArgument);
+  CHECK(code(acct(3), {add(acct(1)), add(acct(2)), add(acct(9))}, {acct(1), acct(2), acct(9)}) ==
+        ErrorCode::InvalidArgument);
+  CHECK(code(acct(3), {add(acct(1)), add(acct(1))}, {acct(1)}) == ErrorCode::InvalidArgument);
+  CHECK(code(acct(3), {add(acct(1)), remove(acct(2))}, {acct(1)}) == ErrorCode::InvalidArgument);
+  // Welcomes: one per other member, none for the submitter.
+  CHECK(code(acct(3), {add(acct(1)), add(acct(2))}, {acct(1)}) == ErrorCode::InvalidArgument);
+  CHECK(code(acct(3), {add(acct(1)), add(acct(2))}, {acct(1), acct(2), acct(3)}) == ErrorCode::InvalidArgument);
+  CHECK(code(acct(3), {add(acct(1)), add(acct(2))}, {acct(1), acct(1)}) == ErrorCode::InvalidArgument);
+}
+
+TEST_CASE("require_facilitator: members and facilitators", "[server][core][room]") {
+  const RoomState r = two_member_room();
+  CHECK(require_facilitator(r, acct(1), "closes a room"));
+  auto member = require_facilitator(r, acct(2), "closes a room");
+  REQUIRE_FALSE(member);
+  CHECK(member.error().code == ErrorCode::NotFacilitator);
+  CHECK(member.error().reason == "only a facilitator closes a room");
+  auto stranger = require_facilitator(r, acct(7), "closes a room");
+  REQUIRE_FALSE(stranger);
+  CHECK(stranger.error().code == ErrorCode::NotMember);
+}

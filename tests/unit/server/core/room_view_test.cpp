@@ -360,16 +360,20 @@ TEST_CASE("room view: application envelopes are checked by their outer header", 
   auto message = group.protect(to_bytes("hello"), {}, w.rng);
   REQUIRE(message);
   const Bytes bytes = mls::encode(*message);
-  auto ok = check_application_message(kRoom, Epoch{0}, bytes);
+  auto ok = check_application_message(kRoom.v, Epoch{0}, bytes);
   REQUIRE(ok);
   CHECK(ok->v == 0);
   auto refused = [&](const RoomId& room, Epoch stated, BytesView b) {
-    auto r = check_application_message(room, stated, b);
+    auto r = check_application_message(room.v, stated, b);
     REQUIRE_FALSE(r);
     CHECK(r.error().code == wire::ErrorCode::InvalidArgument);
     return r.error().reason;
   };
-  CHECK(refused(RoomId{Bytes(32, 0x43)}, Epoch{0}, bytes).find("another group") != std::string::npos);
+  // Another group's message (the room's group before a reset): its sender
+  // encrypts it again for the current group.
+  auto other = check_application_message(Bytes(32, 0x43), Epoch{0}, bytes);
+  REQUIRE_FALSE(other);
+  CHECK(other.error().code == wire::ErrorCode::StaleEpoch);
   CHECK(refused(kRoom, Epoch{1}, bytes).find("epoch") != std::string::npos);
   refused(kRoom, Epoch{0}, Bytes{});
   refused(kRoom, Epoch{0}, to_bytes("plain text is not an MLS message"));
@@ -425,4 +429,58 @@ TEST_CASE("room view: a flipped bit anywhere the relay can check refuses the com
   }
   CHECK(refused == hs.size() - kTags);
   REQUIRE(plan_commit(room.view, hs, alice.account, {}, w.lookup, kNow));
+}
+
+TEST_CASE("room view: a reset opens a fresh group of the submitter and plans its first commit", "[server][view]") {
+  ThreeMembers fixture;
+  auto& [w, alice, bob, carol, room] = fixture;
+  const Bytes fresh(32, 0x77);
+  auto start = [&](const Device& by, const Bytes& id) {
+    auto g = mls::GroupState::create(id, package(by, w.rng), by.copy(),
+                                     {mls::roles_extension(mls::Roles{{alice.account.v, by.account.v}})},
+                                     mls::RolePolicy::Hearth, w.rng);
+    REQUIRE(g);
+    return std::move(*g);
+  };
+  auto group = start(alice, fresh);
+  const auto bob_kp = package(bob, w.rng);
+  const auto carol_kp = package(carol, w.rng);
+  auto add = group.add({bob_kp.key_package, carol_kp.key_package}, w.rng, env());
+  REQUIRE(add);
+  const auto welcomes = welcomes_for(*add, {bob.account, carol.account});
+  const Bytes commit = mls::encode(add->commit);
+
+  auto plan = plan_reset(kRoom, room.view.context().group_id, info_of(group), commit, alice.account, welcomes,
+                         w.lookup, kNow);
+  INFO((plan ? "" : plan.error().reason));
+  REQUIRE(plan);
+  CHECK(plan->next.context().group_id == fresh);
+  CHECK(plan->next.epoch() == 1);
+  CHECK(plan->next.members().size() == 3);
+  CHECK(plan->joiners.size() == 2);
+  CHECK(plan->roster.size() == 2);
+
+  auto refused = [&](BytesView current, BytesView info, BytesView handshake, const AccountId& by) {
+    auto r = plan_reset(kRoom, current, info, handshake, by, welcomes, w.lookup, kNow);
+    REQUIRE_FALSE(r);
+    return r.error();
+  };
+  // The same group id again is no reset; neither is the room's id.
+  CHECK(refused(fresh, info_of(group), commit, alice.account).reason.find("new group id") != std::string::npos);
+  auto same_id = start(alice, kRoom.v);
+  CHECK(refused(room.view.context().group_id, info_of(same_id), commit, alice.account).reason.find("new group id") !=
+        std::string::npos);
+  // Someone else's new group, or one sent from another connection.
+  CHECK(refused(room.view.context().group_id, info_of(group), commit, bob.account).reason.find("creator") !=
+        std::string::npos);
+  auto bobs = start(bob, fresh);
+  CHECK(refused(room.view.context().group_id, info_of(bobs), commit, alice.account).code ==
+        wire::ErrorCode::InvalidArgument);
+  // A commit for another group than the GroupInfo's.
+  CHECK(refused(room.view.context().group_id, info_of(start(alice, Bytes(32, 0x78))), commit, alice.account).reason.find(
+            "another group") != std::string::npos);
+  // Garbage.
+  CHECK(refused(room.view.context().group_id, Bytes{1, 2}, commit, alice.account).code == wire::ErrorCode::InvalidArgument);
+  CHECK(refused(room.view.context().group_id, info_of(group), Bytes{1, 2}, alice.account).code ==
+        wire::ErrorCode::InvalidArgument);
 }
