@@ -267,7 +267,15 @@ void Engine::Impl::on_sync_ok(const wire::SyncOk& ok) {
     }
     if (joined) emit(RoomJoined{state.room, state.role});
   }
-  for (const auto& gap : ok.gaps) emit(ErrorEvent{from_relay(gap)});
+  for (const auto& gap : ok.gaps) {
+    // What expired is gone for good; the commits a device needs are kept
+    // while any member lacks them, so the room reads on. A state that
+    // still stops (a commit missing too) is what re-adding repairs.
+    ClientError e = from_relay(gap);
+    e.detail = "some of this room's history expired at the relay before this device fetched it; if the room's "
+               "messages no longer open here, ask a facilitator to remove and add you again";
+    emit(ErrorEvent{std::move(e)});
+  }
   flush_acks();
   online_ = true;
   emit(ConnectionChanged{ConnectionState::Online, {}});

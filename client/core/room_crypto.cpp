@@ -85,7 +85,8 @@ void on_handshake(GroupEffects& fx, const wire::Deliver& d, const GroupSelf& sel
   // to apply.
   if (!fx.group || d.epoch.v < fx.group->epoch()) return;
   if (d.epoch.v > fx.group->epoch()) {
-    fx.events.emplace_back(failure(d, "a commit for an epoch this device has not reached: an earlier one is missing"));
+    fx.events.emplace_back(failure(d, "a commit for an epoch this device has not reached: an earlier one is missing "
+                                      "(a facilitator can add this device again)"));
     return;
   }
   auto change = fx.group->apply(d.payload, now_s);

@@ -110,8 +110,9 @@ TEST_CASE("integration: five members chat, a removed member opens nothing sent a
   for (auto& c : w.clients) CHECK(safety_code(c, w.room) == code_before);
 
   // Settings and a display name travel as Content like any message.
+  constexpr std::uint64_t kThreeDays = 3ull * 86'400'000;
   const ContentRoomSettings settings{"Night Shift Circle", "Tuesdays after handover",
-                                     "What is said in the circle stays in the circle", 1, 0, 0};
+                                     "What is said in the circle stays in the circle", 1, 0, kThreeDays};
   REQUIRE(await(alice->send(w.room, settings)));
   REQUIRE(await(bob->send(w.room, ContentMemberProfile{"Dr Brightwater"})));
 
@@ -164,6 +165,13 @@ TEST_CASE("integration: five members chat, a removed member opens nothing sent a
   CHECK(erins_group->epoch() < after_epoch);
   auto relay_db = store::Database::open(w.relay->data_dir() / "relay.sqlite3", {store::OpenMode::ReadOnly, 5000, {}});
   REQUIRE(relay_db);
+  // The one setting the relay learns in the clear: how long it keeps messages.
+  auto lifetime = relay_db->prepare("SELECT lifetime_ms FROM rooms");
+  REQUIRE(lifetime);
+  auto row = lifetime->step();
+  REQUIRE(row);
+  REQUIRE(*row == store::Step::Row);
+  CHECK(static_cast<std::uint64_t>(lifetime->column_int64(0)) == kThreeDays);
   auto rows = relay_db->prepare("SELECT epoch, payload FROM envelopes WHERE kind = 1 ORDER BY seq");
   REQUIRE(rows);
   std::size_t newer = 0;

@@ -3,6 +3,7 @@
 
 #include "client/core/key_packages.h"
 #include "client/core/room_crypto.h"
+#include "common/wire/codec.h"
 #include "tests/support/seeded_rng.h"
 
 using namespace hearth;
@@ -270,4 +271,101 @@ TEST_CASE("room crypto: a member stuck on an old epoch is re-added by a Welcome 
   auto read = process_group(std::move(back.group),
                             envelope(wire::EnvelopeKind::Application, 10, alice.account, 3, *sealed), bob.self(), kNow);
   REQUIRE(only<MessageReceived>(read));
+}
+
+TEST_CASE("room crypto: a reset's Welcome switches to the new group, but only from a facilitator", "[client][room]") {
+  test::SeededRng rng(10);
+  auto two = two_of_us(rng);
+  auto& [alice, bob, add] = two;
+  RoomGroup alices = std::move(add->next);
+  auto bobs = RoomGroup::join(add->welcomes[0].welcome, bob.account, bob.key, bob.stored, kNow);
+  REQUIRE(bobs);
+
+  // Alice, the facilitator, starts a fresh group for the room and adds Bob.
+  const RoomId fresh{Bytes(32, 0x52)};
+  auto reset = RoomGroup::create(fresh, alice.account, alice.key, kNow, rng);
+  REQUIRE(reset);
+  auto reset_add = reset->add({bob.publish(rng)}, rng, kNow);
+  REQUIRE(reset_add);
+  auto switched = process_group(bobs->group.clone(),
+                                envelope(wire::EnvelopeKind::Welcome, 7, alice.account, 1, reset_add->welcomes[0].welcome),
+                                bob.self(), kNow);
+  REQUIRE(switched.group);
+  CHECK(switched.group->group_id() == fresh);
+  CHECK(switched.group->epoch() == 1);
+  const auto* event = only<RoomReset>(switched);
+  REQUIRE(event);
+  CHECK(event->room == kRoom);  // the room stays; its group is new
+  CHECK(event->by == alice.account);
+  CHECK(switched.write.group_state);
+  CHECK(switched.used_key_package == bob.stored.back().ref);
+  CHECK(switched.group->safety_code() == reset_add->next.safety_code());
+
+  // Carol, a member but no facilitator, cannot take the room elsewhere.
+  auto carol = device(3, rng);
+  auto three = alices.add({carol.publish(rng)}, rng, kNow);
+  REQUIRE(three);
+  auto bob_three = process_group(bobs->group.clone(), envelope(wire::EnvelopeKind::Handshake, 8, alice.account, 1,
+                                                                three->commit),
+                                 bob.self(), kNow);
+  REQUIRE(bob_three.group);
+  auto carols = RoomGroup::create(RoomId{Bytes(32, 0x53)}, carol.account, carol.key, kNow, rng);
+  REQUIRE(carols);
+  auto hijack = carols->add({bob.publish(rng)}, rng, kNow);
+  REQUIRE(hijack);
+  const auto epoch_before = bob_three.group->epoch();
+  auto refused = process_group(std::move(bob_three.group),
+                               envelope(wire::EnvelopeKind::Welcome, 9, carol.account, 1, hijack->welcomes[0].welcome),
+                               bob.self(), kNow);
+  const auto* failed = only<DecryptionFailed>(refused);
+  REQUIRE(failed);
+  CHECK(failed->reason.find("not its facilitator") != std::string::npos);
+  REQUIRE(refused.group);
+  CHECK(refused.group->group_id() == kRoom);
+  CHECK(refused.group->epoch() == epoch_before);
+  CHECK_FALSE(refused.write.group_state);
+  CHECK_FALSE(refused.used_key_package);
+}
+
+TEST_CASE("room crypto: a change we cannot apply is marked for a report, reports are events", "[client][room]") {
+  test::SeededRng rng(11);
+  auto two = two_of_us(rng);
+  auto& [alice, bob, add] = two;
+  RoomGroup alices = std::move(add->next);
+  auto bobs = RoomGroup::join(add->welcomes[0].welcome, bob.account, bob.key, bob.stored, kNow);
+  REQUIRE(bobs);
+  auto refresh = alices.refresh(rng, kNow);
+  REQUIRE(refresh);
+  Bytes broken = refresh->commit;
+  broken[broken.size() - 34] ^= 0x01;  // the confirmation tag: still validly signed
+  auto fx = process_group(bobs->group.clone(), envelope(wire::EnvelopeKind::Handshake, 5, alice.account, 1, broken),
+                          bob.self(), kNow);
+  REQUIRE(only<DecryptionFailed>(fx));
+  REQUIRE(fx.rejected);
+  CHECK(*fx.rejected == wire::ChangeProblem::DoesNotVerify);
+  CHECK_FALSE(fx.write.group_state);
+  // A commit for an epoch not reached yet is a consequence, not a new report.
+  auto ahead = process_group(bobs->group.clone(), envelope(wire::EnvelopeKind::Handshake, 6, alice.account, 2, broken),
+                             bob.self(), kNow);
+  CHECK_FALSE(ahead.rejected);
+
+  const Bytes report = wire::encode_change_report(wire::ChangeReport{Seq{5}, wire::ChangeProblem::DoesNotVerify});
+  auto heard = process_group(std::move(alices), envelope(wire::EnvelopeKind::Report, 7, bob.account, 2, report),
+                             alice.self(), kNow);
+  const auto* rejected = only<ChangeRejected>(heard);
+  REQUIRE(rejected);
+  CHECK(rejected->member == bob.account);
+  CHECK(rejected->commit_seq == Seq{5});
+  CHECK(rejected->seq == Seq{7});
+  CHECK(rejected->problem == wire::ChangeProblem::DoesNotVerify);
+  REQUIRE(heard.group);
+  auto garbage = process_group(std::move(heard.group),
+                               envelope(wire::EnvelopeKind::Report, 8, bob.account, 2, Bytes{0xff, 0x01}), alice.self(),
+                               kNow);
+  CHECK(only<DecryptionFailed>(garbage));
+  // The Reset envelope itself changes nothing: the switch comes with the Welcome.
+  auto marker = process_group(std::move(garbage.group), envelope(wire::EnvelopeKind::Reset, 9, alice.account, 1, {}),
+                              alice.self(), kNow);
+  CHECK(marker.events.empty());
+  CHECK_FALSE(marker.write.group_state);
 }
