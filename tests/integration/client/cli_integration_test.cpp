@@ -178,6 +178,22 @@ TEST_CASE("integration: two users chat with hearth-cli, exit codes say what fail
   CHECK(json_lines(code_after.out).back()["code"] != json_lines(alice_code.out).back()["code"]);
   CHECK(json_lines(code_after.out).back()["code"] == json_lines(bob({"safety-code", "--room", room}).out).back()["code"]);
 
+  // A member cannot reset the room (exit 5); its facilitator can, and both
+  // end on the new group's same code.
+  CHECK(bob({"reset", "--room", room}).exit_code == 5);
+  auto reset = alice({"reset", "--room", room});
+  REQUIRE(reset.exit_code == 0);
+  CHECK(json_lines(reset.out).back()["type"] == "room_reset");
+  auto bob_reset = bob({"sync", "--room", room});
+  REQUIRE(bob_reset.exit_code == 0);
+  bool told = false;
+  for (const auto& j : json_lines(bob_reset.out)) told = told || j["type"] == "room_reset";
+  CHECK(told);
+  const auto code_reset = json_lines(alice({"safety-code", "--room", room}).out).back()["code"];
+  CHECK(code_reset != json_lines(code_after.out).back()["code"]);
+  CHECK(code_reset == json_lines(bob({"safety-code", "--room", room}).out).back()["code"]);
+  REQUIRE(bob({"send", "--room", room, "after the reset"}).exit_code == 0);
+
   auto rooms = bob({"rooms"});
   REQUIRE(rooms.exit_code == 0);
   auto room_lines = json_lines(rooms.out);
