@@ -240,6 +240,7 @@ void Relay::on_submit_bundle(Session& s, std::uint64_t rid, wire::SubmitBundle&&
     departures_.erase(row, a);
   }
   for (const auto& a : t->removed) {
+    room->last_report.erase(a);
     rooms_.left(a, row);
     departures_.set(row, a, hs);
   }
@@ -369,6 +370,7 @@ Room* Relay::require_room(Session& s, std::uint64_t rid, const RoomId& id) {
 void Relay::store_and_deliver(Session& s, std::uint64_t rid, Room& room,
                               std::shared_ptr<std::vector<StoredEnvelope>> envelopes, bool with_view,
                               wire::Message answer) {
+  const Epoch epoch = room.state.epoch;  // what is on disk once this commits
   std::optional<Bytes> stored;
   if (with_view && room.view) stored = room.view->serialize();
   s.begin_request();
@@ -381,14 +383,14 @@ void Relay::store_and_deliver(Session& s, std::uint64_t rid, Room& room,
         if (stored) return store.save_room_view(state.row, *stored);
         return {};
       },
-      [this, self = s.shared_from_this(), rid, row = room.state.row, envelopes, answer = std::move(answer)] {
+      [this, self = s.shared_from_this(), rid, row = room.state.row, envelopes, epoch, answer = std::move(answer)] {
         self->end_request();
         counters_.envelopes_stored += envelopes->size();
         if (!self->closed()) reply(*self, rid, answer);
         Room* r = rooms_.find_row(row);
         if (r == nullptr) return;  // closed meanwhile
         r->committed_head = std::max(r->committed_head, envelopes->back().seq);
-        r->committed_epoch = r->state.epoch;
+        r->committed_epoch = epoch;
         for (auto& e : *envelopes) {
           const auto addressee = e.addressee;
           auto frame = encode_deliver(r->state.id, std::move(e));

@@ -31,6 +31,11 @@ struct World {
       REQUIRE(account);
       CHECK(account->v.size() == wire::kAccountIdSize);
       REQUIRE(await(clients[i]->start()));
+      // The top-up that follows the first sync, awaited: the room's
+      // creator adds this client next and needs one of its KeyPackages.
+      auto stock = await(clients[i]->top_up_key_packages());
+      INFO(handles[i] << ": " << why(stock));
+      REQUIRE(stock);
     }
     auto created = await(clients[0]->create_room());
     REQUIRE(created);

@@ -369,3 +369,63 @@ TEST_CASE("room crypto: a change we cannot apply is marked for a report, reports
   CHECK(marker.events.empty());
   CHECK_FALSE(marker.write.group_state);
 }
+
+TEST_CASE("room crypto: changes the relay must refuse are refused by members too when injected past it",
+          "[client][room]") {
+  test::SeededRng rng(12);
+  auto two = two_of_us(rng);
+  auto& [alice, bob, add] = two;
+  auto carol = device(3, rng);
+  auto three = add->next.add({carol.publish(rng)}, rng, kNow);
+  REQUIRE(three);
+  auto bobs = RoomGroup::join(add->welcomes[0].welcome, bob.account, bob.key, bob.stored, kNow);
+  REQUIRE(bobs);
+  auto bob_now = process_group(std::move(bobs->group), envelope(wire::EnvelopeKind::Handshake, 3, alice.account, 1,
+                                                                three->commit),
+                               bob.self(), kNow);
+  REQUIRE(bob_now.group);
+  auto carols = RoomGroup::join(three->welcomes[0].welcome, carol.account, carol.key, carol.stored, kNow);
+  REQUIRE(carols);
+  RoomGroup carol_state = std::move(carols->group);
+
+  // Bob's client, broken or hostile, ignores the role policy.
+  auto rogue = mls::GroupState::load(bob_now.group->save(), crypto::ed25519_from_seed(crypto::ed25519_seed(bob.key).view()).value(),
+                                     mls::RolePolicy::AllowAll);
+  REQUIRE(rogue);
+  auto eve = device(5, rng);
+  auto eve_kp = make_key_package(eve.account, eve.key, false, kNow, KeyPackagePolicy{}, rng);
+  auto eve_package = mls::decode<mls::KeyPackage>(eve_kp.published);
+  REQUIRE(eve_package);
+  auto rogue_add = rogue->add({*eve_package}, rng, mls::GroupEnv{kNow, nullptr});
+  REQUIRE(rogue_add);
+  auto rogue_remove = rogue->remove({mls::LeafIndex{0}}, rng, mls::GroupEnv{kNow, nullptr});
+  REQUIRE(rogue_remove);
+  const auto epoch = carol_state.epoch();
+  for (const auto* commit : {&rogue_add->commit, &rogue_remove->commit}) {
+    auto fx = process_group(carol_state.clone(),
+                            envelope(wire::EnvelopeKind::Handshake, 4, bob.account, epoch, mls::encode(*commit)),
+                            carol.self(), kNow);
+    const auto* failed = only<DecryptionFailed>(fx);
+    REQUIRE(failed);
+    CHECK(failed->reason.find(mls::to_string(mls::Error::PolicyViolation)) != std::string::npos);
+    CHECK(fx.rejected == wire::ChangeProblem::Invalid);
+    CHECK_FALSE(fx.write.group_state);
+  }
+  // A commit of Bob's that claims Alice's leaf (the sender's leaf index,
+  // bytes 46..49 of the MLSMessage): refused, whatever else it holds.
+  auto refresh = bob_now.group->refresh(rng, kNow);
+  REQUIRE(refresh);
+  Bytes claimed = refresh->commit;
+  REQUIRE(claimed[49] == 1);  // Bob is on leaf 1
+  claimed[49] = 0;
+  auto fx = process_group(carol_state.clone(), envelope(wire::EnvelopeKind::Handshake, 5, bob.account, epoch, claimed),
+                          carol.self(), kNow);
+  REQUIRE(only<DecryptionFailed>(fx));
+  CHECK(fx.rejected == wire::ChangeProblem::DoesNotVerify);
+  // The genuine one applies.
+  auto fine = process_group(std::move(carol_state),
+                            envelope(wire::EnvelopeKind::Handshake, 6, bob.account, epoch, refresh->commit), carol.self(),
+                            kNow);
+  REQUIRE(only<RosterChanged>(fine));
+  CHECK(fine.group->epoch() == epoch + 1);
+}
