@@ -122,6 +122,39 @@ std::optional<ContentError> check_text(const std::string& s, std::size_t min, st
   return std::nullopt;
 }
 
+// The code points of valid UTF-8, one at a time.
+template <class F>
+void for_each_code_point(std::string_view s, F&& f) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto b0 = static_cast<unsigned char>(s[i]);
+    const std::size_t len = b0 < 0x80 ? 1 : b0 < 0xe0 ? 2 : b0 < 0xf0 ? 3 : 4;
+    char32_t cp = len == 1 ? b0 : len == 2 ? (b0 & 0x1fu) : len == 3 ? (b0 & 0x0fu) : (b0 & 0x07u);
+    for (std::size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3fu);
+    f(cp);
+    i += len;
+  }
+}
+
+// Characters that can make a name or topic show as something it is not:
+// control characters, and the bidirectional embeddings, overrides and
+// isolates that reorder what follows them (Trojan Source, CVE-2021-42574).
+bool is_deceptive(char32_t cp, bool newlines_allowed) {
+  if (cp == U'\n') return !newlines_allowed;
+  if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) return true;
+  return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/// A name or a topic: check_text, without what could disguise it.
+std::optional<ContentError> check_label(const std::string& s, std::size_t max, bool newlines_allowed,
+                                        const char* field) {
+  if (auto e = check_text(s, 0, max, field)) return e;
+  bool deceptive = false;
+  for_each_code_point(s, [&](char32_t cp) { deceptive = deceptive || is_deceptive(cp, newlines_allowed); });
+  if (deceptive) return invalid(field);
+  return std::nullopt;
+}
+
 // The first failure among the checks, in order.
 template <class... Rest>
 std::optional<ContentError> first(std::optional<ContentError> a, Rest... rest) {
@@ -149,12 +182,12 @@ std::optional<ContentError> check_body(const ContentBody& body) {
           },
           [](const ContentRedaction& v) { return check_id(v.target, "redaction.target"); },
           [](const ContentRoomSettings& v) {
-            return first(check_text(v.name, 0, kMaxRoomNameSize, "room_settings.name"),
-                         check_text(v.topic, 0, kMaxTopicSize, "room_settings.topic"),
+            return first(check_label(v.name, kMaxRoomNameSize, false, "room_settings.name"),
+                         check_label(v.topic, kMaxTopicSize, true, "room_settings.topic"),
                          check_text(v.agreement_text, 0, kMaxAgreementSize, "room_settings.agreement_text"));
           },
           [](const ContentMemberProfile& v) {
-            return check_text(v.display_name, 0, kMaxDisplayNameSize, "member_profile.display_name");
+            return check_label(v.display_name, kMaxDisplayNameSize, false, "member_profile.display_name");
           },
           [](const ContentAgreementAccepted&) { return std::optional<ContentError>{}; },
           [](const ContentUnsupported&) { return std::optional<ContentError>{}; },

@@ -551,3 +551,31 @@ TEST_CASE("content: padded size rounds up to the padding block", "[client][conte
   CHECK(padded_size(kMaxPaddableSize - 1) == kMaxPaddableSize);
   CHECK(kMaxPaddableSize % kPaddingBlock == 0);
 }
+
+TEST_CASE("content: names and topics refuse controls and bidi overrides that disguise them", "[client][content]") {
+  auto profile = [](std::string name) { return content(ContentMemberProfile{std::move(name)}); };
+  auto settings = [](std::string name, std::string topic) {
+    return content(ContentRoomSettings{std::move(name), std::move(topic), "", 0, 0, 0});
+  };
+  // Real names in any script, right-to-left ones included, are fine.
+  CHECK(round_trip(profile("Dr. Zoë Ødegård")));
+  CHECK_FALSE(round_trip(profile("\xd7\x93\xd7")));  // cut inside a character: not UTF-8
+  CHECK(round_trip(profile("\xd7\x93\xd7\xa8 \xd7\x9c\xd7\x95\xd7\x99"))); // Hebrew
+  CHECK(round_trip(settings("Night shift", "after handover\nTuesdays")));   // a topic may wrap
+  // U+202E RIGHT-TO-LEFT OVERRIDE, U+2066 LEFT-TO-RIGHT ISOLATE, C0 and C1 controls.
+  for (const std::string bad : {"Dr \xe2\x80\xae" "eciffO", "a\xe2\x81\xa6" "b", "tab\there", "line\nbreak",
+                                "bell\x07", "c1\xc2\x85", "del\x7f"}) {
+    INFO(bad);
+    auto p = round_trip(profile(bad));
+    REQUIRE_FALSE(p);
+    CHECK(p.error().detail == "member_profile.display_name");
+    auto s = round_trip(settings(bad, ""));
+    REQUIRE_FALSE(s);
+    CHECK(s.error().detail == "room_settings.name");
+  }
+  auto topic = round_trip(settings("ok", "see \xe2\x80\xae" "here"));
+  REQUIRE_FALSE(topic);
+  CHECK(topic.error().detail == "room_settings.topic");
+  // Message texts may hold anything UTF-8: they are shown as text, not as names.
+  CHECK(round_trip(content(ContentText{"tab\tand \xe2\x80\xae", std::nullopt})));
+}
