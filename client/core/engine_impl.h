@@ -31,6 +31,9 @@ inline constexpr std::chrono::milliseconds kKeyPackageCheckInterval{3'600'000};
 /// How long stop() waits for the network thread to wind down before forcing it.
 inline constexpr std::chrono::milliseconds kStopTimeout{5'000};
 
+/// When the member that carries out a leave (the first in leaf order) is
+/// away, the next one does it this much later, the one after twice as late...
+inline constexpr std::chrono::milliseconds kLeaveFallbackDelay{10'000};
 /// How often held conversations are checked for disappearing messages.
 inline constexpr std::int64_t kExpiryCheckMs = 1'000;
 /// How often a change refused with EpochConflict looks whether the winning
@@ -171,8 +174,13 @@ class Engine::Impl {
   /// Our own envelope coming back: the outbox's plaintext, or our commit.
   GroupEffects open_own(const wire::Deliver& d);
   void finish_delivery(const wire::Deliver& d, GroupEffects& fx);
-  /// Commits `leaver`'s proposal when this device is the one to.
+  /// Commits `leaver`'s proposal: at once when this device is the first in
+  /// leaf order, otherwise after kLeaveFallbackDelay times its place.
   void commit_leave_if_ours(const RoomId& room, const AccountId& leaver);
+  /// After `delay`, commits the leave cached at `epoch` of `group` unless
+  /// it is no longer pending there.
+  asio::awaitable<ClientResult<Seq>> carry_out_leave(RoomId room, RoomId group, std::uint64_t epoch, AccountId leaver,
+                                                     std::chrono::milliseconds delay);
 
   // conversations (engine_conversation.cpp)
   struct HeldConversation {

@@ -592,18 +592,55 @@ void Engine::Impl::adopt_own_reset(const RoomId& room, Seq seq) {
 }
 
 void Engine::Impl::commit_leave_if_ours(const RoomId& room, const AccountId& leaver) {
-  // One member carries a leave out: the one on the lowest leaf but the leaver's.
+  // One member carries a leave out: the one on the lowest leaf but the
+  // leaver's, at once. In case that one is away, the next in leaf order
+  // follows kLeaveFallbackDelay later, and so on; whoever comes first wins
+  // the epoch, and the others find the leaver gone and stop.
   auto g = group_of(room);
   if (!g || !profile_) return;
-  std::optional<RoomMember> first;
+  std::vector<RoomMember> others;
   for (auto& m : (*g)->members()) {
-    if (m.account != leaver && (!first || m.leaf.v < first->leaf.v)) first = std::move(m);
+    if (m.account != leaver) others.push_back(std::move(m));
   }
-  if (!first || first->account != profile_->account) return;
-  asio::co_spawn(io_, refresh_keys(room), [this](std::exception_ptr e, ClientResult<Seq> r) {
-    if (e) return emit(ErrorEvent{ClientError{ClientCode::Protocol, "carrying out a member's leave failed unexpectedly"}});
-    if (!r) emit(ErrorEvent{ClientError{r.error().code, "could not carry out a member's leave: " + r.error().describe(), r.error().relay}});
-  });
+  std::sort(others.begin(), others.end(), [](const RoomMember& a, const RoomMember& b) { return a.leaf.v < b.leaf.v; });
+  const auto self = std::find_if(others.begin(), others.end(),
+                                 [&](const RoomMember& m) { return m.account == profile_->account; });
+  if (self == others.end()) return;
+  const auto rank = static_cast<std::size_t>(self - others.begin());
+  asio::co_spawn(io_, carry_out_leave(room, (*g)->group_id(), (*g)->epoch(), leaver, kLeaveFallbackDelay * rank),
+                 [this](std::exception_ptr e, ClientResult<Seq> r) {
+                   if (e) return emit(ErrorEvent{ClientError{ClientCode::Protocol, "carrying out a member's leave failed unexpectedly"}});
+                   if (!r && r.error().code != ClientCode::Disconnected && r.error().code != ClientCode::Stopped) {
+                     emit(ErrorEvent{ClientError{r.error().code, "could not carry out a member's leave: " + r.error().describe(),
+                                                 r.error().relay}});
+                   }
+                 });
+}
+
+asio::awaitable<ClientResult<Seq>> Engine::Impl::carry_out_leave(RoomId room, RoomId group, std::uint64_t epoch,
+                                                                 AccountId leaver, std::chrono::milliseconds delay) {
+  if (delay.count() > 0) {
+    asio::steady_timer timer(io_);
+    timer.expires_after(delay);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopping_) co_return fail(ClientError{ClientCode::Stopped, "the engine is stopped"});
+  }
+  // Someone else's commit may have carried it out meanwhile (or the epoch
+  // moved on without it, which voids the proposal): nothing left to do.
+  auto still_pending = [group, epoch, leaver](const RoomGroup& g) {
+    return g.group_id() == group && g.epoch() == epoch && g.member(leaver).has_value();
+  };
+  if (auto g = group_of(room); !g || !still_pending(**g)) co_return Seq{};
+  BuildCommit build = [this, still_pending](const RoomGroup& g) -> ClientResult<RoomCommit> {
+    if (!still_pending(g)) return fail(ClientError{ClientCode::Refused, "the leave was carried out by another member"});
+    auto c = g.refresh(rng_, seconds(now_ms()));
+    if (!c) return fail(mls_error("cannot carry out the leave", c.error()));
+    return std::move(*c);
+  };
+  auto done = co_await submit_commit(std::move(room), std::move(build));
+  if (!done && done.error().code == ClientCode::Refused && !done.error().relay) co_return Seq{};  // someone else did
+  co_return done;
 }
 
 std::future<ClientResult<std::string>> Engine::safety_code(RoomId room) {

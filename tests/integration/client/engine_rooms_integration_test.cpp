@@ -318,6 +318,28 @@ TEST_CASE("integration: a member leaves: another member commits it and the leave
   CHECK(refused.error().code == ClientCode::InvalidArgument);
 }
 
+TEST_CASE("integration: a leave goes through while the member who would carry it out is away",
+          "[integration][client][mls]") {
+  World w(3);
+  auto& alice = w.clients[0];
+  auto& bob = w.clients[1];
+  auto& carol = w.clients[2];
+  alice.close();  // first in leaf order: she would commit it at once
+  auto left = await(carol->leave_room(w.room));
+  INFO(why(left));
+  REQUIRE(left);
+  // Bob, next in line, carries it out kLeaveFallbackDelay later.
+  REQUIRE(collect(*carol, carol.seen, [](const Seen& s) { return s.count_events<RoomLeft>() >= 1; }, 30s));
+  auto members = await(bob->members(w.room));
+  REQUIRE(members);
+  CHECK(members->size() == 2);
+  alice.open();
+  REQUIRE(await(alice->start()));
+  REQUIRE(collect(*alice, alice.seen, [](const Seen& s) { return s.count_events<RosterChanged>() >= 1; }));
+  CHECK(safety_code(alice, w.room) == safety_code(bob, w.room));
+  CHECK(alice.seen.count_events<DecryptionFailed>() == 0);
+}
+
 TEST_CASE("integration: the agreement gates the conversation, redactions and disappearing texts leave every device",
           "[integration][client][mls]") {
   World w(3);
