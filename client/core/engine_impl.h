@@ -174,6 +174,12 @@ class Engine::Impl {
   /// Our own envelope coming back: the outbox's plaintext, or our commit.
   GroupEffects open_own(const wire::Deliver& d);
   void finish_delivery(const wire::Deliver& d, GroupEffects& fx);
+  /// Stores `next` as our change on its way (before it leaves).
+  ClientResult<void> keep_pending(const RoomId& room, const EnvelopeId& id, const RoomGroup& next);
+  void drop_pending(const RoomId& room);
+  /// The echo of our change that this run of the engine did not send or
+  /// lost track of: adopted from the stored pending change, if it is that one.
+  GroupEffects adopt_stored_change(const wire::Deliver& d);
   /// Commits `leaver`'s proposal: at once when this device is the first in
   /// leaf order, otherwise after kLeaveFallbackDelay times its place.
   void commit_leave_if_ours(const RoomId& room, const AccountId& leaver);

@@ -140,6 +140,7 @@ void Engine::Impl::adopt_own_commit(const RoomId& room, Seq seq) {
 }
 
 void Engine::Impl::own_commit_adopted(const RoomId& room) {
+  if (auto w = store_->remove_pending_change(room); !w) store_failed(w.error(), "cannot delete an adopted change");
   // Every Hearth commit carries a path: our leaf's keys are fresh now.
   if (auto w = store_->put_key_refresh(room, KeyRefresh{now_ms(), 0}); !w) {
     store_failed(w.error(), "cannot record a key refresh");
@@ -212,12 +213,13 @@ asio::awaitable<ClientResult<Seq>> Engine::Impl::submit_commit(RoomId room, Buil
     const RoomId group = (*g)->group_id();
     auto commit = std::make_shared<RoomCommit>(std::move(*built));
     if (options_.commit_fault) options_.commit_fault(commit->commit);
-    own_commits_.insert_or_assign(room, OwnCommit{group, epoch, commit, EnvelopeId{}});
+    // A rebuilt commit is other bytes, so it needs its own envelope id.
+    const EnvelopeId id{crypto::random_bytes(wire::kEnvelopeIdSize)};
+    if (auto kept = keep_pending(room, id, commit->next); !kept) co_return fail(kept.error());
+    own_commits_.insert_or_assign(room, OwnCommit{group, epoch, commit, id});
     std::vector<wire::WelcomeFor> welcomes;
     for (const auto& w : commit->welcomes) welcomes.push_back(wire::WelcomeFor{w.account, w.welcome});
-    // A rebuilt commit is other bytes, so it needs its own envelope id.
-    wire::Message bundle = wire::SubmitBundle{room, Epoch{epoch}, EnvelopeId{crypto::random_bytes(wire::kEnvelopeIdSize)},
-                                              commit->commit, std::move(welcomes), commit->roster};
+    wire::Message bundle = wire::SubmitBundle{room, Epoch{epoch}, id, commit->commit, std::move(welcomes), commit->roster};
     auto answer = co_await request(std::move(bundle));
     auto ok = expect<wire::BundleOk>(std::move(answer), "BundleOk");
     if (ok) {
@@ -230,6 +232,7 @@ asio::awaitable<ClientResult<Seq>> Engine::Impl::submit_commit(RoomId room, Buil
     if (e.code == ClientCode::Refused || e.code == ClientCode::AuthFailed) {
       if (auto it = own_commits_.find(room); it != own_commits_.end() && it->second.commit == commit) {
         own_commits_.erase(it);
+        drop_pending(room);
       }
     }
     if (!relay_code_is(e, wire::ErrorCode::EpochConflict)) co_return fail(e);
@@ -420,10 +423,14 @@ GroupEffects Engine::Impl::open_own(const wire::Deliver& d) {
     if (!fx.write.payload) fx.write.payload = Bytes{};  // stored by its SendOk, or sent before this device
     return fx;
   }
+  if (d.kind != wire::EnvelopeKind::Handshake && d.kind != wire::EnvelopeKind::Reset) return fx;
+  const bool in_memory = d.kind == wire::EnvelopeKind::Reset
+                             ? own_resets_.contains(d.room) && own_resets_.at(d.room).envelope_id == d.envelope_id
+                             : own_commits_.contains(d.room) && own_commits_.at(d.room).envelope_id == d.envelope_id;
+  if (!in_memory) return adopt_stored_change(d);
   if (d.kind == wire::EnvelopeKind::Reset) {
     // Our reset's echo: adopt the new group here when the BundleOk is still on its way.
     auto it = own_resets_.find(d.room);
-    if (it == own_resets_.end() || it->second.envelope_id != d.envelope_id) return fx;
     auto pending = std::move(it->second);
     own_resets_.erase(it);
     RoomGroup& next = pending.commit->next;
@@ -434,11 +441,9 @@ GroupEffects Engine::Impl::open_own(const wire::Deliver& d) {
     own_commits_.erase(d.room);  // built on the old group: it can no longer land
     return fx;
   }
-  if (d.kind != wire::EnvelopeKind::Handshake) return fx;
   // Our own commit's echo: adopt it here when the BundleOk is still on its
-  // way. Our leave proposal's echo, or a commit adopted already: stored only.
+  // way. A commit adopted already: stored only.
   auto it = own_commits_.find(d.room);
-  if (it == own_commits_.end() || it->second.commit->commit != d.payload) return fx;
   auto pending = std::move(it->second);
   own_commits_.erase(it);
   auto g = group_of(d.room);
@@ -451,7 +456,51 @@ GroupEffects Engine::Impl::open_own(const wire::Deliver& d) {
   return fx;
 }
 
+ClientResult<void> Engine::Impl::keep_pending(const RoomId& room, const EnvelopeId& id, const RoomGroup& next) {
+  PendingChange pending{id, next.save()};
+  auto w = store_->put_pending_change(room, pending);
+  wipe_bytes(pending.state);
+  if (!w) return fail(store_error(w.error(), "cannot keep our change before it leaves"));
+  return {};
+}
+
+void Engine::Impl::drop_pending(const RoomId& room) {
+  if (auto w = store_->remove_pending_change(room); !w) store_failed(w.error(), "cannot delete a void change");
+}
+
+GroupEffects Engine::Impl::adopt_stored_change(const wire::Deliver& d) {
+  // Our change, sent before a restart (or whose answer and memory were
+  // lost): the state kept before it left is the one to go on from. Our
+  // leave proposal's echo, or a change adopted already: stored only.
+  GroupEffects fx;
+  auto stored = store_->pending_change(d.room);
+  if (!stored || !*stored || (*stored)->envelope_id != d.envelope_id) return fx;
+  auto next = RoomGroup::load((*stored)->state, *identity_);
+  wipe_bytes((*stored)->state);
+  auto g = group_of(d.room);
+  if (!next || !g) return fx;
+  const bool reset = d.kind == wire::EnvelopeKind::Reset;
+  const bool continues = reset ? next->group_id() != (*g)->group_id()
+                               : next->group_id() == (*g)->group_id() && next->epoch() == (*g)->epoch() + 1;
+  if (!continues) return fx;
+  if (reset) {
+    fx.events.emplace_back(RoomReset{d.room, d.seq, d.sender, next->epoch()});
+  } else {
+    fx.events.emplace_back(RosterChanged{d.room, d.seq, d.sender, roster_between(**g, *next), next->epoch()});
+  }
+  fx.write.group_state = next->save();
+  fx.group.emplace(std::move(*next));
+  fx.own_commit = true;
+  return fx;
+}
+
 void Engine::Impl::finish_delivery(const wire::Deliver& d, GroupEffects& fx) {
+  // Someone else's change moved the room: ours on its way can no longer land.
+  const bool moved = std::any_of(fx.events.begin(), fx.events.end(), [](const Event& e) {
+    return std::holds_alternative<RosterChanged>(e) || std::holds_alternative<RoomReset>(e) ||
+           std::holds_alternative<RoomJoined>(e);
+  });
+  if (moved && !fx.own_commit) drop_pending(d.room);
   if (fx.own_commit) own_commit_adopted(d.room);
   if (d.kind == wire::EnvelopeKind::Welcome && fx.group) own_commit_adopted(d.room);  // joined with fresh keys
   if (fx.removed) {
@@ -547,6 +596,7 @@ asio::awaitable<ClientResult<Seq>> Engine::Impl::reset_room(RoomId room) {
   if (!built) co_return fail(mls_error("cannot add the members to the new group", built.error()));
   auto commit = std::make_shared<RoomCommit>(std::move(*built));
   const EnvelopeId id{crypto::random_bytes(wire::kEnvelopeIdSize)};
+  if (auto kept = keep_pending(room, id, commit->next); !kept) co_return fail(kept.error());
   own_resets_.insert_or_assign(room, OwnCommit{group, 0, commit, id});
   std::vector<wire::WelcomeFor> welcomes;
   for (const auto& w : commit->welcomes) welcomes.push_back(wire::WelcomeFor{w.account, w.welcome});
@@ -558,6 +608,7 @@ asio::awaitable<ClientResult<Seq>> Engine::Impl::reset_room(RoomId room) {
     if (ok.error().code == ClientCode::Refused || ok.error().code == ClientCode::AuthFailed ||
         ok.error().code == ClientCode::NotAllowed) {
       own_resets_.erase(room);
+      drop_pending(room);
     }
     co_return fail(ok.error());
   }

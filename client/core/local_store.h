@@ -116,6 +116,16 @@ struct KeyRefresh {
   friend bool operator==(const KeyRefresh&, const KeyRefresh&) = default;
 };
 
+/// A change of ours sent to the relay and not yet adopted here (a commit or
+/// a reset): the relay may have taken it even if its answer never came.
+/// When the relay's echo of that envelope arrives, also after a restart,
+/// the device goes on from `state`; any other change makes it void.
+struct PendingChange {
+  EnvelopeId envelope_id;
+  Bytes state;  // the group state after it: secrets
+  friend bool operator==(const PendingChange&, const PendingChange&) = default;
+};
+
 class LocalStore {
  public:
   virtual ~LocalStore() = default;
@@ -189,6 +199,13 @@ class LocalStore {
   [[nodiscard]] virtual StoreResult<void> put_group_state(const RoomId& room, BytesView state) = 0;
   /// Removing a state that is not there is not an error.
   [[nodiscard]] virtual StoreResult<void> remove_group_state(const RoomId& room) = 0;
+
+  // ---- our change on its way, at most one per room: secrets ----
+  [[nodiscard]] virtual StoreResult<std::optional<PendingChange>> pending_change(const RoomId& room) = 0;
+  /// Inserts or replaces it; the replaced one is gone from the store.
+  [[nodiscard]] virtual StoreResult<void> put_pending_change(const RoomId& room, const PendingChange& change) = 0;
+  /// Removing a change that is not there is not an error.
+  [[nodiscard]] virtual StoreResult<void> remove_pending_change(const RoomId& room) = 0;
 
   // ---- own key refreshes, one record per room ----
   /// A room never recorded reads as KeyRefresh{}.

@@ -165,6 +165,22 @@ StoreResult<void> MemoryStore::remove_group_state(const RoomId& room) {
   return {};
 }
 
+StoreResult<std::optional<PendingChange>> MemoryStore::pending_change(const RoomId& room) {
+  auto it = pending_changes_.find(room);
+  if (it == pending_changes_.end()) return std::optional<PendingChange>{};
+  return std::optional<PendingChange>{it->second};
+}
+
+StoreResult<void> MemoryStore::put_pending_change(const RoomId& room, const PendingChange& change) {
+  pending_changes_.insert_or_assign(room, change);
+  return {};
+}
+
+StoreResult<void> MemoryStore::remove_pending_change(const RoomId& room) {
+  pending_changes_.erase(room);
+  return {};
+}
+
 StoreResult<KeyRefresh> MemoryStore::key_refresh(const RoomId& room) {
   auto it = key_refreshes_.find(room);
   return it == key_refreshes_.end() ? KeyRefresh{} : it->second;

@@ -36,6 +36,9 @@ class MemoryStore final : public LocalStore {
   [[nodiscard]] StoreResult<std::optional<Bytes>> group_state(const RoomId& room) override;
   [[nodiscard]] StoreResult<void> put_group_state(const RoomId& room, BytesView state) override;
   [[nodiscard]] StoreResult<void> remove_group_state(const RoomId& room) override;
+  [[nodiscard]] StoreResult<std::optional<PendingChange>> pending_change(const RoomId& room) override;
+  [[nodiscard]] StoreResult<void> put_pending_change(const RoomId& room, const PendingChange& change) override;
+  [[nodiscard]] StoreResult<void> remove_pending_change(const RoomId& room) override;
   [[nodiscard]] StoreResult<KeyRefresh> key_refresh(const RoomId& room) override;
   [[nodiscard]] StoreResult<void> put_key_refresh(const RoomId& room, const KeyRefresh& r) override;
   [[nodiscard]] StoreResult<std::optional<PinnedKey>> pinned_key(const AccountId& account) override;
@@ -52,6 +55,7 @@ class MemoryStore final : public LocalStore {
   std::map<AccountId, PinnedKey> pins_;
   std::map<RoomId, Bytes> group_states_;
   std::map<RoomId, KeyRefresh> key_refreshes_;
+  std::map<RoomId, PendingChange> pending_changes_;
 };
 
 }  // namespace hearth::client

@@ -116,6 +116,27 @@ MlsResult<RoomGroup> RoomGroup::load(BytesView saved, const crypto::SigningKey& 
 
 RoomGroup RoomGroup::clone() const { return RoomGroup(state_.clone()); }
 
+std::vector<wire::RosterChange> roster_between(const RoomGroup& before, const RoomGroup& after) {
+  auto role = [](bool facilitator) { return facilitator ? wire::Role::Facilitator : wire::Role::Member; };
+  std::vector<wire::RosterChange> out;
+  const auto then = before.members();
+  const auto now = after.members();
+  for (const auto& m : now) {
+    const auto was = std::find_if(then.begin(), then.end(), [&](const RoomMember& o) { return o.account == m.account; });
+    if (was == then.end()) {
+      out.push_back(wire::RosterChange{wire::RosterOp::Add, m.account, role(m.facilitator)});
+    } else if (was->facilitator != m.facilitator) {
+      out.push_back(wire::RosterChange{wire::RosterOp::SetRole, m.account, role(m.facilitator)});
+    }
+  }
+  for (const auto& m : then) {
+    if (std::none_of(now.begin(), now.end(), [&](const RoomMember& o) { return o.account == m.account; })) {
+      out.push_back(wire::RosterChange{wire::RosterOp::Remove, m.account, wire::Role::Member});
+    }
+  }
+  return out;
+}
+
 RoomId RoomGroup::group_id() const {
   const auto id = state_.group_id();
   return RoomId{Bytes(id.begin(), id.end())};

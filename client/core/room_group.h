@@ -143,6 +143,10 @@ class RoomGroup {
   mls::GroupState state_;
 };
 
+/// The roster change from one state of a group to a later one, from their
+/// member lists: adds (with their role), removes, role changes.
+[[nodiscard]] std::vector<wire::RosterChange> roster_between(const RoomGroup& before, const RoomGroup& after);
+
 struct RoomGroup::Joined {
   RoomGroup group;
   Bytes key_package_ref;

@@ -18,7 +18,7 @@ using store::Statement;
 using store::Step;
 using store::StoreCode;
 
-constexpr std::array<store::Migration, 7> kMigrations{{
+constexpr std::array<store::Migration, 8> kMigrations{{
     {1, R"sql(
 CREATE TABLE identity (
   id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -117,6 +117,15 @@ CREATE TABLE key_refreshes (
   sent INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql"},
+    // Version 8: our commit or reset on its way, with the group state to
+    // adopt when the relay's echo of it arrives (sealed: secrets).
+    {8, R"sql(
+CREATE TABLE pending_changes (
+  room_id BLOB PRIMARY KEY,
+  envelope_id BLOB NOT NULL,
+  sealed_state BLOB NOT NULL
+) WITHOUT ROWID;
+)sql"},
 }};
 static_assert(kMigrations.size() == kProfileSchemaVersion);
 
@@ -177,6 +186,7 @@ constexpr std::string_view kEnvelopeLabel = "envelope";
 constexpr std::string_view kOutboxLabel = "outbox";
 constexpr std::string_view kKeyPackageLabel = "key package";
 constexpr std::string_view kGroupStateLabel = "group state";
+constexpr std::string_view kPendingStateLabel = "pending group state";
 
 // Where a record sits, in its associated data: a row sealed for one place
 // does not open in another.
@@ -712,6 +722,36 @@ StoreResult<void> SqliteStore::put_group_state(const RoomId& room, BytesView sta
 
 StoreResult<void> SqliteStore::remove_group_state(const RoomId& room) {
   auto st = db_.prepare("DELETE FROM group_states WHERE room_id = ?1");
+  if (!st) return err<void>(st.error());
+  if (auto r = st->bind_blob(1, room.v); !r) return r;
+  return st->run();
+}
+
+StoreResult<std::optional<PendingChange>> SqliteStore::pending_change(const RoomId& room) {
+  using R = std::optional<PendingChange>;
+  auto st = db_.prepare("SELECT envelope_id, sealed_state FROM pending_changes WHERE room_id = ?1");
+  if (!st) return err<R>(st.error());
+  if (auto r = st->bind_blob(1, room.v); !r) return err<R>(r.error());
+  auto s = st->step();
+  if (!s) return err<R>(s.error());
+  if (*s == Step::Done) return R{};
+  EnvelopeId id{st->column_blob(0)};
+  auto state = key_.open(kPendingStateLabel, room.v, st->column_blob(1));
+  if (!state) return err<R>(std::move(state.error()));
+  return R{PendingChange{std::move(id), std::move(*state)}};
+}
+
+StoreResult<void> SqliteStore::put_pending_change(const RoomId& room, const PendingChange& change) {
+  auto st = db_.prepare("INSERT OR REPLACE INTO pending_changes(room_id, envelope_id, sealed_state) VALUES (?1, ?2, ?3)");
+  if (!st) return err<void>(st.error());
+  Binder b{*st};
+  b.blob(room.v).blob(change.envelope_id.v).blob(key_.seal(kPendingStateLabel, room.v, change.state));
+  if (!b.result) return b.result;
+  return st->run();
+}
+
+StoreResult<void> SqliteStore::remove_pending_change(const RoomId& room) {
+  auto st = db_.prepare("DELETE FROM pending_changes WHERE room_id = ?1");
   if (!st) return err<void>(st.error());
   if (auto r = st->bind_blob(1, room.v); !r) return r;
   return st->run();

@@ -22,7 +22,7 @@
 namespace hearth::client {
 
 /// The schema version this code writes (the number of migrations).
-inline constexpr std::int64_t kProfileSchemaVersion = 7;
+inline constexpr std::int64_t kProfileSchemaVersion = 8;
 /// The database file inside a profile directory.
 inline constexpr const char* kProfileDbName = "profile.db";
 
@@ -67,6 +67,9 @@ class SqliteStore final : public LocalStore {
   [[nodiscard]] StoreResult<std::optional<Bytes>> group_state(const RoomId& room) override;
   [[nodiscard]] StoreResult<void> put_group_state(const RoomId& room, BytesView state) override;
   [[nodiscard]] StoreResult<void> remove_group_state(const RoomId& room) override;
+  [[nodiscard]] StoreResult<std::optional<PendingChange>> pending_change(const RoomId& room) override;
+  [[nodiscard]] StoreResult<void> put_pending_change(const RoomId& room, const PendingChange& change) override;
+  [[nodiscard]] StoreResult<void> remove_pending_change(const RoomId& room) override;
   [[nodiscard]] StoreResult<KeyRefresh> key_refresh(const RoomId& room) override;
   [[nodiscard]] StoreResult<void> put_key_refresh(const RoomId& room, const KeyRefresh& r) override;
   [[nodiscard]] StoreResult<std::optional<PinnedKey>> pinned_key(const AccountId& account) override;

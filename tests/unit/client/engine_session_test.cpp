@@ -14,6 +14,9 @@
 #include "client/core/engine.h"
 #include "client/core/key_packages.h"
 #include "client/core/memory_store.h"
+#include "client/core/sqlite_store.h"
+#include "tests/support/profile.h"
+#include "tests/support/temp_dir.h"
 #include "tests/unit/client/fake_relay.h"
 
 using namespace hearth;
@@ -109,12 +112,23 @@ struct Setup {
     return d;
   }
 
+  /// Writes the device's profile and its room into `store`.
+  void seed(LocalStore& store) {
+    REQUIRE(store.save_profile(ProfileInfo{"fake", 1, Bytes(32, 1), kSelf, "dr-a"}));
+    REQUIRE(store.save_identity_seed(crypto::ed25519_seed(key).view()));
+    REQUIRE(store.put_room(RoomRecord{kRoom, Epoch{1}, wire::Role::Facilitator, RoomStatus::Active, Seq{}}));
+    REQUIRE(store.put_group_state(kRoom, device_state));
+  }
+
   std::unique_ptr<Engine> engine(bool reconnect = true, const Clock* clock = nullptr, KeyRefreshPolicy refresh = {}) {
     auto store = std::make_unique<MemoryStore>();
-    REQUIRE(store->save_profile(ProfileInfo{"fake", 1, Bytes(32, 1), kSelf, "dr-a"}));
-    REQUIRE(store->save_identity_seed(crypto::ed25519_seed(key).view()));
-    REQUIRE(store->put_room(RoomRecord{kRoom, Epoch{1}, wire::Role::Facilitator, RoomStatus::Active, Seq{}}));
-    REQUIRE(store->put_group_state(kRoom, device_state));
+    seed(*store);
+    return engine_on(std::move(store), reconnect, clock, refresh);
+  }
+
+  /// An engine on a store of the test's (seeded already, or from before).
+  std::unique_ptr<Engine> engine_on(std::unique_ptr<LocalStore> store, bool reconnect = true,
+                                    const Clock* clock = nullptr, KeyRefreshPolicy refresh = {}) {
     EngineOptions o;
     o.reconnect = reconnect;
     o.transport = relay.factory();
@@ -664,4 +678,59 @@ TEST_CASE("engine keys: a room whose keys are older than the refresh interval ge
   REQUIRE(change);
   CHECK(change->committer == kSelf);
   e->stop();
+}
+
+TEST_CASE("engine session: our commit the relay took just before a crash is adopted from its echo after restart",
+          "[client][session]") {
+  Setup t;
+  test::TempDir dir;
+  const auto file = dir.path() / kProfileDbName;
+  auto open_store = [&]() -> std::unique_ptr<LocalStore> {
+    auto s = SqliteStore::open(file, test::kTestPassphrase, test::kTestKdf);
+    REQUIRE(s);
+    return std::move(*s);
+  };
+  {
+    auto store = open_store();
+    t.seed(*store);
+    t.relay.drop_first_bundle = true;
+    auto e = t.engine_on(std::move(store), false);
+    REQUIRE(get(e->start()));
+    auto refreshed = get(e->refresh_keys(kRoom));
+    REQUIRE_FALSE(refreshed);  // the answer never came
+    CHECK(refreshed.error().code == ClientCode::Disconnected);
+    e->stop();
+  }
+  const auto bundles = t.relay.bundles();
+  REQUIRE(bundles.size() == 1);
+  // The relay took it: the room is at epoch 2, and the peer went along.
+  auto applied = t.peer->apply(bundles[0].handshake, kNowS);
+  REQUIRE(applied);
+  t.peer.emplace(std::move(applied->next));
+  wire::Deliver echo;
+  echo.room = kRoom;
+  echo.seq = Seq{5};
+  echo.kind = wire::EnvelopeKind::Handshake;
+  echo.sender = kSelf;
+  echo.envelope_id = bundles[0].envelope_id;
+  echo.epoch = Epoch{1};
+  echo.payload = bundles[0].handshake;
+  t.relay.backlog = {echo, t.app(6, "at epoch 2")};
+
+  auto e = t.engine_on(open_store(), false);
+  REQUIRE(get(e->start()));
+  auto seen = drain(*e, [](const std::vector<Event>& v) {
+    return std::any_of(v.begin(), v.end(), [](const Event& ev) { return std::holds_alternative<MessageReceived>(ev); });
+  });
+  const auto received = std::find_if(seen.begin(), seen.end(),
+                                     [](const Event& ev) { return std::holds_alternative<MessageReceived>(ev); });
+  REQUIRE(received != seen.end());
+  CHECK(text_of(std::get<MessageReceived>(*received).content) == "at epoch 2");
+  CHECK(std::none_of(seen.begin(), seen.end(), [](const Event& ev) { return std::holds_alternative<DecryptionFailed>(ev); }));
+  auto code = get(e->safety_code(kRoom));
+  REQUIRE(code);
+  CHECK(*code == t.peer->safety_code());
+  e->stop();
+  // Adopted: nothing of it is left waiting in the profile.
+  CHECK_FALSE(open_store()->pending_change(kRoom).value());
 }

@@ -28,6 +28,7 @@ class FakeRelay {
   // ---- knobs (set before the engine connects) ----
   bool refuse_login = false;
   bool drop_first_send = false;  // close the connection instead of answering the first SendEnvelope
+  bool drop_first_bundle = false;  // accept the first SubmitBundle, then close instead of answering
   std::uint64_t epoch = 0;       // the room's current epoch; sends on another epoch get StaleEpoch
   std::vector<wire::Deliver> backlog;  // pushed after Sync when above the device's cursor, duplicates included
   bool silent = false;  // after SyncOk, answer nothing (no Roster, no Pong): a hung relay
@@ -196,6 +197,12 @@ class FakeRelay {
       bundles_.push_back(*bundle);
       if (bundle->epoch.v != epoch) return error(t, id, wire::ErrorCode::EpochConflict);
       ++epoch;
+      if (drop_first_bundle) {
+        drop_first_bundle = false;
+        ++next_seq_;
+        t.close();  // the commit is in the room, the answer is lost
+        return;
+      }
       answer(t, id, wire::BundleOk{Seq{next_seq_++}, Epoch{epoch}});
     } else if (std::get_if<wire::GetRoster>(&f.body)) {
       if (silent) return;

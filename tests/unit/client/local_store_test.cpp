@@ -478,6 +478,48 @@ TEMPLATE_TEST_CASE("local store: a room's group state is replaced and removed wh
   CHECK(s->group_state(room(2)).value() == to_bytes("another room"));
 }
 
+TEMPLATE_TEST_CASE("local store: our change on its way is kept per room until removed", "[client][store]",
+                   MemoryFactory, SqliteFactory) {
+  TestType f;
+  auto s = f.make();
+  CHECK_FALSE(s->pending_change(room(1)).value());
+  const PendingChange first{EnvelopeId{Bytes(16, 1)}, to_bytes("the state after our commit")};
+  const PendingChange second{EnvelopeId{Bytes(16, 2)}, to_bytes("the state after our rebuilt commit")};
+  REQUIRE(s->put_pending_change(room(1), first));
+  REQUIRE(s->put_pending_change(room(2), second));
+  CHECK(s->pending_change(room(1)).value() == first);
+  REQUIRE(s->put_pending_change(room(1), second));
+  CHECK(s->pending_change(room(1)).value() == second);
+  REQUIRE(s->remove_pending_change(room(1)));
+  REQUIRE(s->remove_pending_change(room(1)));
+  CHECK_FALSE(s->pending_change(room(1)).value());
+  CHECK(s->pending_change(room(2)).value() == second);
+}
+
+TEST_CASE("sqlite store: a pending change is sealed to its room and leaves no bytes once removed", "[client][store]") {
+  test::TempDir dir;
+  const auto file = dir.path() / kProfileDbName;
+  auto s = SqliteStore::open(file, test::kTestPassphrase, test::kTestKdf);
+  REQUIRE(s);
+  const Bytes secret(600, 0x33);
+  REQUIRE((*s)->put_pending_change(room(1), PendingChange{EnvelopeId{Bytes(16, 9)}, secret}));
+  CHECK_FALSE(test::contains(test::file_bytes(file), secret));
+  Bytes sealed;
+  {
+    auto db = store::Database::open(file);
+    REQUIRE(db);
+    auto st = db->prepare("SELECT sealed_state FROM pending_changes");
+    REQUIRE(st);
+    REQUIRE(st->step().value() == store::Step::Row);
+    sealed = st->column_blob(0);
+    // Moved to another room's row, it does not open.
+    REQUIRE(db->exec("UPDATE pending_changes SET room_id = x'" + std::string(64, '7') + "'"));
+  }
+  CHECK_FALSE((*s)->pending_change(RoomId{Bytes(32, 0x77)}));
+  REQUIRE((*s)->remove_pending_change(RoomId{Bytes(32, 0x77)}));
+  CHECK_FALSE(test::contains(test::file_bytes(file), sealed));
+}
+
 TEST_CASE("sqlite store: a replaced or removed group state leaves no bytes in the file", "[client][store]") {
   test::TempDir dir;
   const auto file = dir.path() / kProfileDbName;
