@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Real MLS for the relay integration tests: every test identity is a device
-// whose login identity key is its MLS signature key and whose credential
-// names its account (common/mls/identity.h), as a Hearth client builds it.
+// Real MLS for tests that drive a real relay (library hearth_test_mls):
+// every test identity is a device whose login identity key is its MLS
+// signature key and whose credential names its account
+// (common/mls/identity.h), as a Hearth client builds it.
 // MlsMembers keeps each device's unused KeyPackages and its group state per
 // room, builds real GroupInfos, commits, proposals and PrivateMessages, and
 // moves every member's state along once the relay accepted a bundle.

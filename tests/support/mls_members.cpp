@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tests/integration/relay/mls_members.h"
+#include "tests/support/mls_members.h"
 
 #include <algorithm>
 #include <stdexcept>
@@ -7,7 +7,7 @@
 #include "common/mls/codec.h"
 #include "common/mls/identity.h"
 #include "common/mls/roles.h"
-#include "tests/integration/relay/relay_fixture.h"
+#include "tests/support/ids.h"
 #include "tests/support/key_packages.h"
 
 namespace hearth::test {
