@@ -2,8 +2,10 @@
 #pragma once
 // One bench run against a relay that is already listening.
 //
-//   set-up   connect + TLS + Register all connections (pool of setup_concurrency)
-//            CreateRoom + SubmitBundle per room, then Sync everywhere
+//   set-up   connect + TLS + Register (+ PublishKeys) all connections (pool
+//            of setup_concurrency); per room CreateRoom{GroupInfo}, then
+//            FetchKeyPackage (paced by the relay's limit) + SubmitBundle{Add
+//            commit, Welcomes}; then Sync everywhere
 //   warm-up  senders run, nothing is recorded
 //   measure  deliveries, publishes, latencies, relay RSS/CPU and bench CPU
 //   drain    senders stop; wait until every SendOk and every delivery is in
@@ -40,6 +42,10 @@ struct Report {
   std::uint64_t deliveries = 0;
   std::uint64_t echoes = 0;
   std::uint64_t publishes = 0;
+  std::uint64_t opened = 0;               // messages decrypted by readers in the window
+  std::uint64_t held_back = 0;            // maximum mode: sends delayed because a member lagged
+  std::uint64_t key_package_retries = 0;  // set-up fetches refused as RateLimited and asked again
+  std::size_t envelope_bytes = 0;         // the MLS PrivateMessage for one --payload plaintext
   LogHistogram delivery_latency;
   LogHistogram ack_latency;
   std::optional<double> relay_rss_end_mib;

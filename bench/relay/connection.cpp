@@ -20,6 +20,13 @@ constexpr auto kCallTimeout = std::chrono::seconds(30);
 constexpr std::uint8_t kDelivered = 1;
 constexpr std::uint8_t kOwn = 2;
 constexpr std::uint64_t kApplication = 1;  // hearth.v1.ENVELOPE_KIND_APPLICATION
+// The relay refills KeyPackage fetches at one a second after a burst
+// (server/core/limits.h); asking twice a second keeps the wait short
+// without a storm of refusals.
+constexpr auto kFetchRetry = std::chrono::milliseconds(500);
+// Members added per commit: the relay's fetch burst, so a room of up to
+// about 20 is one commit and larger ones commit while the next batch waits.
+constexpr std::size_t kAddsPerCommit = 20;
 
 std::int64_t steady_ns(std::chrono::steady_clock::time_point t) noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -60,7 +67,7 @@ Connection::Connection(asio::io_context& io, SSL_CTX* tls, Shared& shared, std::
       shared_(shared),
       index_(index),
       tls_(io, tls),
-      key_(crypto::ed25519_generate()),
+      identity_(test::make_identity({})),
       answer_timer_(io),
       send_timer_(io) {}
 
@@ -85,40 +92,82 @@ asio::awaitable<void> Connection::open(tcp::endpoint relay, BytesView spki_pin, 
   if (hello_ok == nullptr) throw BenchError(std::string("Hello answered with ") + wire::kind_name(hello.body));
   if (hello_ok->max_frame_size >= wire::kMinMaxFrameSize) max_frame_ = hello_ok->max_frame_size;
 
-  const std::string handle = "bench-" + to_hex(crypto::random_bytes(6)) + "-" + std::to_string(index_);
-  const Bytes identity(key_.public_key.begin(), key_.public_key.end());
-  const auto transcript = wire::register_transcript(token, handle, identity, exporter);
-  const auto sig = crypto::ed25519_sign(key_, transcript);
-  wire::Message reg_msg = wire::Register{token, handle, identity, Bytes(sig.begin(), sig.end())};
+  identity_.handle = "bench-" + to_hex(crypto::random_bytes(6)) + "-" + std::to_string(index_);
+  const auto& key = identity_.key;
+  const Bytes identity(key.public_key.begin(), key.public_key.end());
+  const auto transcript = wire::register_transcript(token, identity_.handle, identity, exporter);
+  const auto sig = crypto::ed25519_sign(key, transcript);
+  wire::Message reg_msg = wire::Register{token, identity_.handle, identity, Bytes(sig.begin(), sig.end())};
   auto reg = co_await call(std::move(reg_msg), "Register");
   const auto* reg_ok = std::get_if<wire::RegisterOk>(&reg.body);
   if (reg_ok == nullptr) throw BenchError(std::string("Register answered with ") + wire::kind_name(reg.body));
-  account_ = reg_ok->account;
+  identity_.account = reg_ok->account;
+
+  // A member the creator will add needs one KeyPackage at the relay.
+  if (room_ == nullptr || room_->members.front() == this) co_return;
+  wire::Message keys_msg = shared_.mls.new_key_packages(identity_, 1);
+  auto keys = co_await call(std::move(keys_msg), "PublishKeys");
+  if (!std::holds_alternative<wire::PublishKeysOk>(keys.body))
+    throw BenchError(std::string("PublishKeys answered with ") + wire::kind_name(keys.body));
 }
 
 asio::awaitable<void> Connection::create_room(RoomState& room) {
-  wire::Message create_msg = wire::CreateRoom{room.id, {}, 0};
+  wire::Message create_msg = wire::CreateRoom{room.id, shared_.mls.new_group_info(identity_, room.id), 0};
   auto created = co_await call(std::move(create_msg), "CreateRoom");
   const auto* ok = std::get_if<wire::CreateRoomOk>(&created.body);
   if (ok == nullptr) throw BenchError(std::string("CreateRoom answered with ") + wire::kind_name(created.body));
-  Epoch epoch = ok->epoch;
-  std::vector<wire::RosterChange> changes;
-  for (std::size_t i = 1; i < room.members.size(); ++i) {
-    changes.push_back(wire::RosterChange{wire::RosterOp::Add, room.members[i]->account(), wire::Role::Member});
-    if (changes.size() < wire::kMaxListItems && i + 1 < room.members.size()) continue;
-    wire::Message bundle = wire::SubmitBundle{room.id, epoch, EnvelopeId{crypto::random_bytes(wire::kEnvelopeIdSize)},
-                                              crypto::random_bytes(64), {}, std::move(changes)};
-    changes.clear();
-    auto answer = co_await call(std::move(bundle), "SubmitBundle");
-    const auto* bundle_ok = std::get_if<wire::BundleOk>(&answer.body);
-    if (bundle_ok == nullptr) throw BenchError(std::string("SubmitBundle answered with ") + wire::kind_name(answer.body));
-    if (bundle_ok->new_epoch.v != epoch.v + 1)
-      throw BenchError("SubmitBundle on epoch " + std::to_string(epoch.v) + " returned new epoch " +
-                       std::to_string(bundle_ok->new_epoch.v));
-    epoch = bundle_ok->new_epoch;
-    room.head = std::max(room.head, bundle_ok->seq.v);
+  room.epoch = ok->epoch;
+  for (std::size_t first = 1; first < room.members.size(); first += kAddsPerCommit) {
+    const std::size_t end = std::min(first + kAddsPerCommit, room.members.size());
+    std::vector<wire::KeyPackageOk> fetched;
+    for (std::size_t i = first; i < end; ++i) {
+      auto package = co_await fetch_key_package(room.members[i]->account());
+      fetched.push_back(std::move(package));
+    }
+    co_await add_members(room, fetched);
   }
-  room.epoch = epoch;
+}
+
+asio::awaitable<wire::KeyPackageOk> Connection::fetch_key_package(const AccountId& account) {
+  for (;;) {
+    wire::Message fetch_msg = wire::FetchKeyPackage{account};
+    auto answer = co_await request(std::move(fetch_msg), "FetchKeyPackage");
+    if (auto* ok = std::get_if<wire::KeyPackageOk>(&answer.body)) co_return std::move(*ok);
+    const auto* e = std::get_if<wire::Error>(&answer.body);
+    if (e == nullptr || e->code != wire::ErrorCode::RateLimited) {
+      throw BenchError("FetchKeyPackage answered with " +
+                       (e != nullptr ? wire::to_string(e->code) + " (" + e->message + ")" : wire::kind_name(answer.body)));
+    }
+    ++shared_.stats.key_package_retries;
+    asio::steady_timer wait(io_);
+    wait.expires_after(kFetchRetry);
+    co_await wait.async_wait(asio::use_awaitable);
+  }
+}
+
+asio::awaitable<void> Connection::add_members(RoomState& room, std::vector<wire::KeyPackageOk>& fetched) {
+  auto pending = shared_.mls.add_fetched(identity_, room.id, fetched);
+  // Each joiner gets its own copy of the Welcome, which holds the whole
+  // ratchet tree: a big room's batch can outgrow one frame.
+  wire::Message bundle = pending.bundle;
+  if (fetched.size() > 1 && wire::encode_with_length(wire::Frame{0, bundle}).size() > max_frame_) {
+    const auto half = static_cast<std::ptrdiff_t>(fetched.size() / 2);
+    std::vector<wire::KeyPackageOk> rest(std::make_move_iterator(fetched.begin() + half),
+                                         std::make_move_iterator(fetched.end()));
+    fetched.resize(static_cast<std::size_t>(half));
+    co_await add_members(room, fetched);
+    co_await add_members(room, rest);
+    co_return;
+  }
+  auto answer = co_await call(std::move(bundle), "SubmitBundle");
+  const auto* bundle_ok = std::get_if<wire::BundleOk>(&answer.body);
+  if (bundle_ok == nullptr) throw BenchError(std::string("SubmitBundle answered with ") + wire::kind_name(answer.body));
+  if (bundle_ok->new_epoch.v != room.epoch.v + 1)
+    throw BenchError("SubmitBundle on epoch " + std::to_string(room.epoch.v) + " returned new epoch " +
+                     std::to_string(bundle_ok->new_epoch.v));
+  room.epoch = bundle_ok->new_epoch;
+  room.head = std::max(room.head, bundle_ok->seq.v);
+  shared_.mls.accepted(room.id, std::move(pending));
 }
 
 asio::awaitable<void> Connection::sync() {
@@ -144,6 +193,14 @@ asio::awaitable<void> Connection::sync() {
 }
 
 asio::awaitable<wire::Frame> Connection::call(wire::Message&& body, const char* what) {
+  auto answer = co_await request(std::move(body), what);
+  if (const auto* e = std::get_if<wire::Error>(&answer.body)) {
+    throw BenchError(std::string(what) + " refused: " + wire::to_string(e->code) + " (" + e->message + ")");
+  }
+  co_return answer;
+}
+
+asio::awaitable<wire::Frame> Connection::request(wire::Message&& body, const char* what) {
   if (closed_) throw BenchError(std::string(what) + ": connection closed (" + close_reason_ + ")");
   const auto id = next_request_id_++;
   awaiting_id_ = id;
@@ -156,9 +213,6 @@ asio::awaitable<wire::Frame> Connection::call(wire::Message&& body, const char* 
   if (!answer_) {
     if (closed_) throw BenchError(std::string(what) + ": connection closed (" + close_reason_ + ")");
     throw BenchError(std::string(what) + ": no answer within 30 s");
-  }
-  if (const auto* e = std::get_if<wire::Error>(&answer_->body)) {
-    throw BenchError(std::string(what) + " refused: " + wire::to_string(e->code) + " (" + e->message + ")");
   }
   co_return std::move(*answer_);
 }
@@ -256,15 +310,33 @@ void Connection::on_deliver(const DeliverView& d, std::int64_t now_ns_value) {
   if (d.seq < max_seen_) ++stats.out_of_order;
   max_seen_ = std::max(max_seen_, d.seq);
   mark(d.seq, kDelivered);
-  if (d.kind != kApplication || !stats.recording) return;
-  if (same(d.sender, account_.v)) {
+  if (d.kind != kApplication) return;
+  const bool own = same(d.sender, identity_.account.v);
+  // A reader opens every message after its SyncOk, also outside the
+  // window: its ratchet per sender must not fall behind.
+  if (reader_ && !own) open_message(d, now_ns_value);
+  if (!stats.recording) return;
+  if (own) {
     ++stats.echoes;
     return;
   }
   ++stats.deliveries;
-  if (d.payload.size() >= sizeof(std::int64_t)) {
+}
+
+void Connection::open_message(const DeliverView& d, std::int64_t now_ns_value) {
+  auto& stats = shared_.stats;
+  Bytes plaintext;
+  try {
+    plaintext = shared_.mls.open(identity_, room_->id, d.payload);
+  } catch (const std::exception& e) {
+    ++stats.errors[std::string("a delivered message does not open: ") + e.what()];
+    return;
+  }
+  if (!stats.recording) return;
+  ++stats.opened;
+  if (plaintext.size() >= sizeof(std::int64_t)) {
     std::int64_t sent = 0;
-    std::memcpy(&sent, d.payload.data(), sizeof sent);
+    std::memcpy(&sent, plaintext.data(), sizeof sent);
     stats.delivery_latency.record(now_ns_value - sent);
   }
 }
@@ -288,22 +360,46 @@ void Connection::on_send_answer(std::uint64_t request_id, const wire::Message& b
   } else {
     ++stats.errors[std::string("SendEnvelope answered with ") + wire::kind_name(body)];
   }
-  if (closed_loop_ && !shared_.stopping && !closed_) send_envelope(now_ns_value);
+  if (!closed_loop_ || shared_.stopping || closed_) return;
+  // The relay acknowledges a send before fanning it out, so the window
+  // alone does not stop a closed loop from outrunning its slowest reader
+  // (here: the bench's own thread) until the relay drops that connection
+  // for its full outbox. Holding back measures what every member can take.
+  if (room_lagging()) {
+    if (stats.recording) ++stats.held_back;
+    refill_later();
+    return;
+  }
+  send_envelope(now_ns_value);
+}
+
+bool Connection::room_lagging() const noexcept {
+  const std::uint64_t limit = shared_.options.max_lag;
+  return std::any_of(room_->members.begin(), room_->members.end(),
+                     [&](const Connection* m) { return m->alive() && m->seen_through() + limit < room_->head; });
 }
 
 void Connection::refill_later() {
-  // A refused send (e.g. RateLimited) is not retried at once: that would
-  // turn the closed loop into a busy loop of refusals.
+  // A refused or held-back send is not retried at once: that would turn the
+  // closed loop into a busy loop.
   if (!closed_loop_ || shared_.stopping || closed_) return;
   ++deferred_;
+  arm_backoff();
+}
+
+void Connection::arm_backoff() {
   if (backoff_armed_) return;
   backoff_armed_ = true;
   send_timer_.expires_after(std::chrono::milliseconds(10));
   send_timer_.async_wait([this](const boost::system::error_code& ec) {
     backoff_armed_ = false;
+    if (ec || closed_ || shared_.stopping) return;
+    if (room_lagging()) {
+      arm_backoff();
+      return;
+    }
     const std::size_t n = deferred_;
     deferred_ = 0;
-    if (ec || closed_ || shared_.stopping) return;
     const auto now = now_ns();
     for (std::size_t i = 0; i < n; ++i) send_envelope(now);
   });
@@ -332,13 +428,13 @@ std::uint64_t Connection::missing() const noexcept {
 void Connection::start_closed_loop(std::size_t window) {
   closed_loop_ = true;
   window_ = window;
-  payload_.assign(shared_.options.payload, 0x5a);
+  plaintext_.assign(shared_.options.payload, 0x5a);
   const auto now = now_ns();
   for (std::size_t i = 0; i < window_; ++i) send_envelope(now);
 }
 
 void Connection::start_open_loop(std::chrono::nanoseconds interval, std::chrono::nanoseconds phase) {
-  payload_.assign(shared_.options.payload, 0x5a);
+  plaintext_.assign(shared_.options.payload, 0x5a);
   asio::co_spawn(io_, open_loop(interval, phase), log_exception);
 }
 
@@ -362,9 +458,19 @@ asio::awaitable<void> Connection::open_loop(std::chrono::nanoseconds interval, s
 
 void Connection::send_envelope(std::int64_t stamp_ns) {
   if (closed_ || room_ == nullptr) return;
+  // The timestamp travels inside the encryption, as a client's content does.
+  std::memcpy(plaintext_.data(), &stamp_ns, sizeof stamp_ns);
+  Bytes payload;
+  try {
+    payload = shared_.mls.encrypt(identity_, room_->id, plaintext_);
+  } catch (const std::exception& e) {
+    fail(std::string("MLS protect: ") + e.what());
+    return;
+  }
+  shared_.stats.envelope_bytes = payload.size();
   const auto id = next_request_id_++;
-  std::memcpy(payload_.data(), &stamp_ns, sizeof stamp_ns);
-  wire::SendEnvelope env{room_->id, EnvelopeId{crypto::random_bytes(wire::kEnvelopeIdSize)}, room_->epoch, payload_};
+  wire::SendEnvelope env{room_->id, EnvelopeId{crypto::random_bytes(wire::kEnvelopeIdSize)}, room_->epoch,
+                         std::move(payload)};
   queue(wire::encode_with_length(wire::Frame{id, std::move(env)}));
   in_flight_.emplace(id, now_ns());
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // hearth-bench: drives hearth-relay with R rooms x M members over real TLS
-// connections with real registration, and prints throughput, latency and
-// the relay's RSS and CPU.
+// connections with real registration and real MLS rooms (commits, Welcomes,
+// PrivateMessages), and prints throughput, latency and the relay's RSS and
+// CPU.
 //
 // Exit status: 0 clean run; 1 usage or set-up failure (the relay could not
 // be started, refused a connection, a registration or a room); 2 the run
@@ -145,7 +146,7 @@ int run(Options o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"hearth-bench: load generator for hearth-relay (real TLS, real registration)"};
+  CLI::App app{"hearth-bench: load generator for hearth-relay (real TLS, real registration, real MLS)"};
   Options o;
   std::string scenario;
   app.add_option("--scenario", scenario,
@@ -154,9 +155,13 @@ int main(int argc, char** argv) {
   app.add_option("--rooms", o.rooms, "rooms");
   app.add_option("--members", o.members, "members (connections) per room");
   app.add_option("--senders-per-room", o.senders_per_room, "members of each room that send (0 = all)");
-  app.add_option("--payload", o.payload, "payload bytes per envelope (>= 8)");
+  app.add_option("--payload", o.payload, "plaintext bytes per message, before MLS encryption (>= 8)");
+  app.add_option("--readers", o.readers,
+                 "members per room that decrypt every message; latency is measured on them (0 = none)");
   app.add_option("--rate", o.rate, "messages/s offered in total, open loop (0 = maximum throughput)");
   app.add_option("--window", o.window, "maximum mode: unacknowledged sends per sender");
+  app.add_option("--max-lag", o.max_lag,
+                 "maximum mode: senders hold back while a member of the room is this many messages behind");
   app.add_option("--idle", o.idle, "extra idle logged-in connections");
   app.add_option("--duration", o.duration_s, "measured seconds");
   app.add_option("--warmup", o.warmup_s, "seconds of load before measuring");

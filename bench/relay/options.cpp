@@ -14,10 +14,12 @@ std::optional<std::string> validate(const Options& o) {
   if (o.rooms == 0) return "--rooms must be at least 1";
   if (o.members < 2) return "--members must be at least 2 (someone has to receive)";
   if (o.senders_per_room > o.members) return "--senders-per-room cannot exceed --members";
-  if (o.payload < 8) return "--payload must be at least 8 bytes (the send timestamp)";
+  if (o.payload < 8) return "--payload must be at least 8 bytes (the send timestamp in the plaintext)";
+  if (o.readers > o.members) return "--readers cannot exceed --members";
   if (o.payload > 900 * 1024) return "--payload must stay well under the 1 MiB frame limit";
   if (o.rate < 0) return "--rate must be >= 0";
   if (o.window == 0) return "--window must be at least 1";
+  if (o.max_lag == 0) return "--max-lag must be at least 1";
   if (o.duration_s <= 0) return "--duration must be > 0";
   if (o.warmup_s < 0) return "--warmup must be >= 0";
   if (o.setup_concurrency == 0) return "--setup-concurrency must be at least 1";

@@ -28,9 +28,11 @@ struct Options {
   std::size_t rooms = 1;
   std::size_t members = 50;           // connections per room
   std::size_t senders_per_room = 0;   // 0 = every member sends
-  std::size_t payload = 512;          // bytes per SendEnvelope payload (>= 8: the timestamp)
+  std::size_t payload = 512;          // plaintext bytes per message (>= 8: the timestamp), before MLS
+  std::size_t readers = 1;            // members per room that open every message (latency is theirs)
   double rate = 0;                    // total messages/s, open loop; 0 = maximum (closed window)
   std::size_t window = 16;            // maximum mode: unacknowledged sends per sender
+  std::size_t max_lag = 1000;         // maximum mode: hold back while a member is this far behind the head
   std::size_t idle = 0;               // extra logged-in, synced connections that do nothing
   double duration_s = 10;
   double warmup_s = 3;

@@ -64,12 +64,17 @@ std::string format_text(const Report& r) {
   const auto& o = r.options;
   std::ostringstream s;
   s << "hearth-bench: scenario " << o.scenario << ": " << o.rooms << " room(s) x " << o.members << " members, "
-    << r.senders << " senders, " << o.payload << " B payload, rate " << rate_text(o) << ", " << o.idle
+    << r.senders << " senders, " << o.payload << " B plaintext (" << r.envelope_bytes << " B MLS PrivateMessage), "
+    << o.readers << " reader(s) per room, rate " << rate_text(o) << ", " << o.idle
     << " idle connections (" << r.connections << " connections), warm-up " << fixed(o.warmup_s, 1)
-    << " s, measured " << fixed(r.measured_s, 2) << " s (set-up took " << fixed(r.setup_s, 2) << " s)\n";
+    << " s, measured " << fixed(r.measured_s, 2) << " s (set-up took " << fixed(r.setup_s, 2) << " s, "
+    << r.key_package_retries << " KeyPackage fetches asked again after RateLimited)\n";
   s << "  deliveries/s       " << fixed(per_second(r.deliveries, r.measured_s), 0) << "  (" << r.deliveries
     << " to members other than the sender; " << r.echoes << " echoes to the sender)\n";
-  s << "  publishes/s        " << fixed(per_second(r.publishes, r.measured_s), 0) << "  (SendOk, durable before ack)\n";
+  s << "  publishes/s        " << fixed(per_second(r.publishes, r.measured_s), 0) << "  (SendOk, durable before ack; "
+    << r.held_back << " sends held back while a member lagged)\n";
+  s << "  opened/s           " << fixed(per_second(r.opened, r.measured_s), 0)
+    << "  (decrypted by readers; their deliveries give the latency below)\n";
   s << "  latency send->deliver   " << latency_line(r.delivery_latency) << "\n";
   s << "  latency send->SendOk    " << latency_line(r.ack_latency) << "\n";
   s << "  relay  RSS end " << opt_fixed(r.relay_rss_end_mib, 1, " MiB") << ", peak in window "
@@ -102,12 +107,16 @@ std::string format_json(const Report& r) {
   const auto& o = r.options;
   std::ostringstream s;
   s << "{\"scenario\": " << json_string(o.scenario) << ", \"rooms\": " << o.rooms << ", \"members\": " << o.members
-    << ", \"senders\": " << r.senders << ", \"payload\": " << o.payload << ", \"rate\": " << fixed(o.rate, 1)
+    << ", \"senders\": " << r.senders << ", \"payload\": " << o.payload << ", \"envelope_bytes\": " << r.envelope_bytes
+    << ", \"readers\": " << o.readers << ", \"rate\": " << fixed(o.rate, 1)
     << ", \"window\": " << o.window << ", \"idle\": " << o.idle << ", \"connections\": " << r.connections
     << ", \"warmup_s\": " << fixed(o.warmup_s, 2) << ", \"measured_s\": " << fixed(r.measured_s, 3)
-    << ", \"setup_s\": " << fixed(r.setup_s, 3) << ", \"deliveries\": " << r.deliveries
+    << ", \"setup_s\": " << fixed(r.setup_s, 3) << ", \"key_package_retries\": " << r.key_package_retries
+    << ", \"deliveries\": " << r.deliveries
     << ", \"deliveries_per_s\": " << fixed(per_second(r.deliveries, r.measured_s), 1) << ", \"echoes\": " << r.echoes
     << ", \"publishes\": " << r.publishes << ", \"publishes_per_s\": " << fixed(per_second(r.publishes, r.measured_s), 1)
+    << ", \"held_back\": " << r.held_back << ", \"max_lag\": " << o.max_lag << ", \"opened\": " << r.opened
+    << ", \"opened_per_s\": " << fixed(per_second(r.opened, r.measured_s), 1)
     << ", \"delivery_latency\": " << latency_json(r.delivery_latency)
     << ", \"ack_latency\": " << latency_json(r.ack_latency)
     << ", \"relay_rss_end_mib\": " << json_number(r.relay_rss_end_mib, 2)

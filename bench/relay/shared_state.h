@@ -11,6 +11,7 @@
 #include "bench/relay/histogram.h"
 #include "bench/relay/options.h"
 #include "common/types/ids.h"
+#include "tests/support/mls_members.h"
 
 namespace hearth::bench {
 
@@ -18,7 +19,7 @@ class Connection;
 
 struct RoomState {
   RoomId id;
-  Epoch epoch;
+  Epoch epoch;  // the room's MLS epoch once every member was added
   std::uint64_t head = 0;  // highest sequence number the relay has assigned (SendOk / BundleOk)
   std::vector<Connection*> members;  // members[0] created the room
 };
@@ -34,7 +35,11 @@ struct Stats {
   std::uint64_t out_of_order = 0; // a seq below one the receiver already had (whole run)
   std::uint64_t full_decodes = 0; // frames that took wire::decode instead of the fast path
   std::uint64_t dropped_connections = 0;
-  LogHistogram delivery_latency;  // send timestamp in the payload -> Deliver read by a receiver
+  std::uint64_t opened = 0;       // application messages decrypted by a reader
+  std::uint64_t held_back = 0;    // closed-loop sends delayed 10 ms because a member lagged
+  std::uint64_t key_package_retries = 0;  // FetchKeyPackage refused as RateLimited during set-up
+  std::size_t envelope_bytes = 0; // MLS PrivateMessage size of the last envelope sent
+  LogHistogram delivery_latency;  // send timestamp in the plaintext -> Deliver opened by a reader
   LogHistogram ack_latency;       // SendEnvelope queued -> SendOk read by the sender
   std::map<std::string, std::uint64_t> errors;  // "RateLimited", "transport: End of file", ...
 };
@@ -44,6 +49,9 @@ struct Shared {
   Stats stats;
   std::vector<RoomState> rooms;
   bool stopping = false;  // senders stop scheduling new envelopes
+  // Every member's MLS side: KeyPackages, group state per room. A failure
+  // in it throws (the bench's own MLS is broken, not the relay).
+  test::MlsMembers mls;
 };
 
 }  // namespace hearth::bench

@@ -11,15 +11,12 @@
 
 #include "common/crypto/crypto.h"
 #include "common/wire/messages.h"
-#include "tests/integration/relay/mls_members.h"
 #include "tests/integration/relay/relay_process.h"
+#include "tests/support/ids.h"
+#include "tests/support/mls_members.h"
 #include "tests/support/relay_client.h"
 
 namespace hearth::test {
-
-[[nodiscard]] inline Bytes random_id(std::size_t n = 16) { return crypto::random_bytes(n); }
-[[nodiscard]] inline RoomId new_room_id() { return RoomId{random_id()}; }
-[[nodiscard]] inline EnvelopeId new_envelope_id() { return EnvelopeId{random_id()}; }
 
 /// A relay in a fresh data directory, and the MLS side of its test users.
 struct RelayFixture {

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Real MLS for the relay integration tests: every test identity is a device
-// whose login identity key is its MLS signature key and whose credential
-// names its account (common/mls/identity.h), as a Hearth client builds it.
+// Real MLS for tests that drive a real relay (library hearth_test_mls):
+// every test identity is a device whose login identity key is its MLS
+// signature key and whose credential names its account
+// (common/mls/identity.h), as a Hearth client builds it.
 // MlsMembers keeps each device's unused KeyPackages and its group state per
 // room, builds real GroupInfos, commits, proposals and PrivateMessages, and
 // moves every member's state along once the relay accepted a bundle.
@@ -13,6 +14,10 @@
 //   auto p = mls.add(conn, alice, room, {&bob});   // FetchKeyPackage, commit + Welcome
 //   conn.call<wire::BundleOk>(p.bundle);
 //   mls.accepted(room, std::move(p));              // Alice adopts, Bob joins
+//
+// Tools without a RelayClient (hearth-bench) use the calls that only build
+// or consume frames: new_key_packages, new_group_info, add_fetched,
+// accepted, encrypt, open.
 //
 // Not thread-safe; throws std::runtime_error on an MLS failure (a test bug).
 
@@ -40,6 +45,9 @@ class MlsMembers {
  public:
   /// Publishes `count` fresh KeyPackages of `id` through its connection.
   void publish(RelayClient& c, const Identity& id, std::size_t count = 3);
+  /// The PublishKeys of `count` fresh KeyPackages of `id` (not sent); `id`
+  /// joins with them once a Welcome for one is accepted.
+  [[nodiscard]] wire::PublishKeys new_key_packages(const Identity& id, std::size_t count);
   /// Creates a room on the relay from a real GroupInfo; `id` facilitates it.
   [[nodiscard]] RoomId create_room(RelayClient& c, const Identity& id, std::uint64_t lifetime_ms = 0);
   /// The GroupInfo a new room of `id` would be created from (not sent).
@@ -48,6 +56,9 @@ class MlsMembers {
   /// A commit of `by` adding `joiners`, whose KeyPackages `c` fetches from the relay.
   [[nodiscard]] PendingBundle add(RelayClient& c, const Identity& by, const RoomId& room,
                                   const std::vector<const Identity*>& joiners);
+  /// A commit of `by` adding the KeyPackages the relay handed out in `fetched`.
+  [[nodiscard]] PendingBundle add_fetched(const Identity& by, const RoomId& room,
+                                          const std::vector<wire::KeyPackageOk>& fetched);
   /// A commit of `by` adding KeyPackages it already has (not fetched).
   [[nodiscard]] PendingBundle add_packages(const Identity& by, const RoomId& room,
                                            const std::vector<std::pair<AccountId, mls::KeyPackage>>& packages);
@@ -63,9 +74,12 @@ class MlsMembers {
   /// drop the room.
   void accepted(const RoomId& room, PendingBundle&& p);
 
-  /// A real application message of `by` for the room's current epoch.
+  /// A real application message of `by` for the room's current epoch
+  /// (an encoded PrivateMessage, padded as a client pads it).
+  [[nodiscard]] Bytes encrypt(const Identity& by, const RoomId& room, BytesView plaintext);
   [[nodiscard]] Bytes encrypt(const Identity& by, const RoomId& room, std::string_view text);
-  /// Opens an application envelope for `reader`.
+  /// Opens an application envelope for `reader`: its plaintext.
+  [[nodiscard]] Bytes open(const Identity& reader, const RoomId& room, BytesView payload);
   [[nodiscard]] std::string decrypt(const Identity& reader, const RoomId& room, BytesView payload);
   [[nodiscard]] std::uint64_t epoch(const Identity& id, const RoomId& room) const;
   [[nodiscard]] mls::GroupState& group(const Identity& id, const RoomId& room);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tests/integration/relay/mls_members.h"
+#include "tests/support/mls_members.h"
 
 #include <algorithm>
 #include <stdexcept>
@@ -7,7 +7,7 @@
 #include "common/mls/codec.h"
 #include "common/mls/identity.h"
 #include "common/mls/roles.h"
-#include "tests/integration/relay/relay_fixture.h"
+#include "tests/support/ids.h"
 #include "tests/support/key_packages.h"
 
 namespace hearth::test {
@@ -40,7 +40,7 @@ mls::KeyPackageBundle MlsMembers::new_package(const Identity& id) {
                                  mls::account_key_package_options(unix_now_s()), rng_);
 }
 
-void MlsMembers::publish(RelayClient& c, const Identity& id, std::size_t count) {
+wire::PublishKeys MlsMembers::new_key_packages(const Identity& id, std::size_t count) {
   wire::PublishKeys keys;
   auto& device = device_of(id);
   for (std::size_t i = 0; i < count; ++i) {
@@ -48,7 +48,11 @@ void MlsMembers::publish(RelayClient& c, const Identity& id, std::size_t count) 
     keys.key_packages.push_back(mls::encode(bundle.key_package));
     device.packages.push_back(std::move(bundle));
   }
-  (void)c.call<wire::PublishKeysOk>(std::move(keys));
+  return keys;
+}
+
+void MlsMembers::publish(RelayClient& c, const Identity& id, std::size_t count) {
+  (void)c.call<wire::PublishKeysOk>(new_key_packages(id, count));
 }
 
 Bytes MlsMembers::new_group_info(const Identity& id, const RoomId& room) {
@@ -99,10 +103,16 @@ PendingBundle MlsMembers::bundle_of(const Identity& by, const RoomId& room, mls:
 
 PendingBundle MlsMembers::add(RelayClient& c, const Identity& by, const RoomId& room,
                               const std::vector<const Identity*>& joiners) {
+  std::vector<wire::KeyPackageOk> fetched;
+  for (const auto* j : joiners) fetched.push_back(c.call<wire::KeyPackageOk>(wire::FetchKeyPackage{j->account}));
+  return add_fetched(by, room, fetched);
+}
+
+PendingBundle MlsMembers::add_fetched(const Identity& by, const RoomId& room,
+                                      const std::vector<wire::KeyPackageOk>& fetched) {
   std::vector<std::pair<AccountId, mls::KeyPackage>> packages;
-  for (const auto* j : joiners) {
-    auto fetched = c.call<wire::KeyPackageOk>(wire::FetchKeyPackage{j->account});
-    packages.emplace_back(j->account, must(mls::decode<mls::KeyPackage>(fetched.key_package), "a fetched package"));
+  for (const auto& f : fetched) {
+    packages.emplace_back(f.account, must(mls::decode<mls::KeyPackage>(f.key_package), "a fetched package"));
   }
   return add_packages(by, room, packages);
 }
@@ -183,15 +193,22 @@ void MlsMembers::accepted(const RoomId& room, PendingBundle&& p) {
   }
 }
 
-Bytes MlsMembers::encrypt(const Identity& by, const RoomId& room, std::string_view text) {
-  auto message = must(group(by, room).protect(to_bytes(text), {}, rng_), "protect a message");
+Bytes MlsMembers::encrypt(const Identity& by, const RoomId& room, BytesView plaintext) {
+  auto message = must(group(by, room).protect(plaintext, {}, rng_), "protect a message");
   return mls::encode(message);
 }
 
-std::string MlsMembers::decrypt(const Identity& reader, const RoomId& room, BytesView payload) {
+Bytes MlsMembers::encrypt(const Identity& by, const RoomId& room, std::string_view text) {
+  return encrypt(by, room, BytesView(to_bytes(text)));
+}
+
+Bytes MlsMembers::open(const Identity& reader, const RoomId& room, BytesView payload) {
   auto message = must(mls::decode<mls::MlsMessage>(payload), "decode a delivered message");
-  auto opened = must(group(reader, room).unprotect(message), "open a delivered message");
-  return to_string_bytes(opened.data);
+  return std::move(must(group(reader, room).unprotect(message), "open a delivered message").data);
+}
+
+std::string MlsMembers::decrypt(const Identity& reader, const RoomId& room, BytesView payload) {
+  return to_string_bytes(open(reader, room, payload));
 }
 
 }  // namespace hearth::test
