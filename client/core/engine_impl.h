@@ -34,6 +34,10 @@ inline constexpr std::chrono::milliseconds kStopTimeout{5'000};
 /// When the member that carries out a leave (the first in leaf order) is
 /// away, the next one does it this much later, the one after twice as late...
 inline constexpr std::chrono::milliseconds kLeaveFallbackDelay{10'000};
+/// A KeyPackage fetch refused as RateLimited (a reset of a large room) is
+/// asked again this much later, at most kMaxFetchRetries times per member.
+inline constexpr std::chrono::milliseconds kFetchRetryDelay{1'100};
+inline constexpr int kMaxFetchRetries = 10;
 /// How often held conversations are checked for disappearing messages.
 inline constexpr std::int64_t kExpiryCheckMs = 1'000;
 /// How often a change refused with EpochConflict looks whether the winning

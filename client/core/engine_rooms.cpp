@@ -579,10 +579,21 @@ asio::awaitable<ClientResult<Seq>> Engine::Impl::reset_room(RoomId room) {
   }
   if (!facilitating) co_return fail(ClientError{ClientCode::NotAllowed, "only a facilitator may reset a room"});
   std::vector<wire::KeyPackageOk> packages;
+  asio::steady_timer pause(io_);
   for (const auto& m : roster->members) {
     if (m.account == self) continue;
     AccountId account = m.account;
-    auto kp = co_await fetch_key_package(std::move(account));
+    auto kp = co_await fetch_key_package(account);
+    // A large room asks for more KeyPackages than the relay hands out at
+    // once: wait for its rate to allow the next, a bounded number of times.
+    for (int retry = 0; !kp && relay_code_is(kp.error(), wire::ErrorCode::RateLimited) && retry < kMaxFetchRetries;
+         ++retry) {
+      pause.expires_after(kFetchRetryDelay);
+      boost::system::error_code ec;
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (stopping_ || !online_) break;
+      kp = co_await fetch_key_package(account);
+    }
     if (!kp) {
       co_return fail(ClientError{kp.error().code, "cannot add " + m.handle + " to the new group: " + kp.error().describe(),
                                  kp.error().relay});
