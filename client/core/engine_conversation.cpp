@@ -30,8 +30,9 @@ ClientResult<Engine::Impl::HeldConversation*> Engine::Impl::conversation_of(cons
       if (env.kind != wire::EnvelopeKind::Application || env.payload.empty()) continue;
       auto content = decode_content(env.payload);
       if (!content) continue;  // reported when it arrived
-      // Roles as the room has them now: the store does not keep past epochs' roles.
-      const bool facilitator = group && (*group)->is_facilitator(env.sender);
+      // The sender's role when it was opened; today's for what was stored
+      // before that was kept.
+      const bool facilitator = env.sender_facilitator.value_or(group && (*group)->is_facilitator(env.sender));
       const Incoming in{env.seq, env.sender, facilitator, env.timestamp_ms, std::move(*content)};
       (void)take(room, held, in, /*live=*/false);
     }

@@ -224,8 +224,10 @@ void Engine::Impl::finish_send(const PendingSend& p, ClientResult<SendReceipt> r
   if (r) {
     // Our own line belongs in the history; its echo from the relay is then a duplicate.
     const Epoch epoch = p.encrypted ? p.encrypted->epoch : Epoch{};
-    const StoredEnvelope own{p.room, r->seq, wire::EnvelopeKind::Application, profile_ ? profile_->account : AccountId{},
-                             p.envelope_id, epoch, now_ms(), p.payload};
+    const AccountId self = profile_ ? profile_->account : AccountId{};
+    auto g = group_of(p.room);
+    const StoredEnvelope own{p.room, r->seq, wire::EnvelopeKind::Application, self, p.envelope_id, epoch, now_ms(),
+                             p.payload, g && (*g)->is_facilitator(self)};
     if (auto w = store_->store_sent(own); !w) store_failed(w.error(), "cannot store a sent message");
   }
   if (auto w = store_->outbox_remove(p.envelope_id); !w) store_failed(w.error(), "cannot update the outbox");

@@ -53,6 +53,10 @@ struct StoredEnvelope {
   Epoch epoch;
   std::int64_t timestamp_ms = 0;
   Bytes payload;
+  /// Whether its sender was a facilitator of the epoch it was opened in
+  /// (what the room's rules judged it by; nullopt for an envelope stored
+  /// before this was kept, or not a message).
+  std::optional<bool> sender_facilitator = std::nullopt;
   friend bool operator==(const StoredEnvelope&, const StoredEnvelope&) = default;
 };
 
@@ -84,6 +88,7 @@ enum class DeliveryOutcome { Stored, Duplicate };
 struct DeliveryWrite {
   std::optional<Bytes> payload;      // kept instead of the envelope's: the plaintext
   std::optional<Bytes> group_state;  // the room's MLS state after it
+  std::optional<bool> sender_facilitator = std::nullopt;  // StoredEnvelope::sender_facilitator
 };
 
 /// Another account's identity key as this device first saw it (trust on

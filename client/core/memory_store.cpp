@@ -55,9 +55,10 @@ StoreResult<DeliveryOutcome> MemoryStore::store_delivery(const wire::Deliver& d,
   const auto key = std::make_pair(d.room, d.seq.v);
   const bool known = envelopes_.contains(key);
   if (!known) {
-    envelopes_[key] = StoredEnvelope{d.room,  d.seq,          d.kind,
-                                     d.sender, d.envelope_id, d.epoch,
-                                     d.timestamp_ms, write.payload ? *write.payload : d.payload};
+    envelopes_[key] = StoredEnvelope{d.room,         d.seq,       d.kind,
+                                     d.sender,       d.envelope_id, d.epoch,
+                                     d.timestamp_ms, write.payload ? *write.payload : d.payload,
+                                     write.sender_facilitator};
   }
   if (write.group_state) group_states_.insert_or_assign(d.room, *write.group_state);
   RoomRecord next = after;

@@ -152,6 +152,8 @@ void on_application(GroupEffects& fx, const wire::Deliver& d) {
     return;
   }
   fx.write.payload = std::move(opened->content);
+  // The rules judge it by the roles of its own epoch, also when rebuilt later.
+  fx.write.sender_facilitator = fx.group->is_facilitator(opened->sender);
   fx.events.emplace_back(
       MessageReceived{d.room, d.seq, opened->sender, d.envelope_id, d.timestamp_ms, std::move(*content)});
 }

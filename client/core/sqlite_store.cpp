@@ -18,7 +18,7 @@ using store::Statement;
 using store::Step;
 using store::StoreCode;
 
-constexpr std::array<store::Migration, 8> kMigrations{{
+constexpr std::array<store::Migration, 9> kMigrations{{
     {1, R"sql(
 CREATE TABLE identity (
   id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -126,6 +126,12 @@ CREATE TABLE pending_changes (
   sealed_state BLOB NOT NULL
 ) WITHOUT ROWID;
 )sql"},
+    // Version 9: whether a message's sender was a facilitator when it was
+    // opened (NULL: stored before), so a rebuilt conversation judges each
+    // message by the roles of its own epoch.
+    {9, R"sql(
+ALTER TABLE envelopes ADD COLUMN sender_facilitator INTEGER;
+)sql"},
 }};
 static_assert(kMigrations.size() == kProfileSchemaVersion);
 
@@ -155,6 +161,11 @@ struct Binder {
   }
   Binder& text(std::string_view v) {
     if (result) result = st.bind_text(index, v);
+    ++index;
+    return *this;
+  }
+  Binder& flag(std::optional<bool> v) {
+    if (result) result = v ? st.bind_int64(index, *v ? 1 : 0) : st.bind_null(index);
     ++index;
     return *this;
   }
@@ -356,12 +367,15 @@ StoreResult<StoredEnvelope> read_envelope(const Statement& st, const RoomId& roo
                         seq,
                         kind == 2   ? wire::EnvelopeKind::Handshake
                         : kind == 3 ? wire::EnvelopeKind::Welcome
+                        : kind == 4 ? wire::EnvelopeKind::Reset
+                        : kind == 5 ? wire::EnvelopeKind::Report
                                     : wire::EnvelopeKind::Application,
                         AccountId{st.column_blob(2)},
                         EnvelopeId{st.column_blob(3)},
                         Epoch{from_db(st.column_int64(4))},
                         st.column_int64(5),
-                        std::move(*payload)};
+                        std::move(*payload),
+                        st.column_is_null(7) ? std::nullopt : std::optional<bool>{st.column_int64(7) != 0}};
 }
 
 }  // namespace
@@ -483,8 +497,8 @@ StoreResult<void> SqliteStore::put_room(const RoomRecord& r) {
 
 StoreResult<bool> SqliteStore::insert_envelope(const StoredEnvelope& e) {
   auto st = db_.prepare(
-      "INSERT OR IGNORE INTO envelopes(room_id, seq, kind, sender, envelope_id, epoch, timestamp_ms, payload) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+      "INSERT OR IGNORE INTO envelopes(room_id, seq, kind, sender, envelope_id, epoch, timestamp_ms, payload,"
+      " sender_facilitator) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   if (!st) return err<bool>(st.error());
   Binder b{*st};
   b.blob(e.room.v)
@@ -494,7 +508,8 @@ StoreResult<bool> SqliteStore::insert_envelope(const StoredEnvelope& e) {
       .blob(e.envelope_id.v)
       .i64(to_db(e.epoch.v))
       .i64(e.timestamp_ms)
-      .blob(key_.seal(kEnvelopeLabel, envelope_context(e.room, e.seq), e.payload));
+      .blob(key_.seal(kEnvelopeLabel, envelope_context(e.room, e.seq), e.payload))
+      .flag(e.sender_facilitator);
   if (!b.result) return err<bool>(b.result.error());
   if (auto r = st->run(); !r) return err<bool>(r.error());
   return db_.changes() != 0;
@@ -508,7 +523,8 @@ StoreResult<DeliveryOutcome> SqliteStore::store_delivery(const wire::Deliver& d,
   if (!existing) return err<DeliveryOutcome>(existing.error());
   if (*existing && d.seq <= (*existing)->cursor) return DeliveryOutcome::Duplicate;
   auto inserted = insert_envelope(StoredEnvelope{d.room, d.seq, d.kind, d.sender, d.envelope_id, d.epoch,
-                                                 d.timestamp_ms, write.payload ? *write.payload : d.payload});
+                                                 d.timestamp_ms, write.payload ? *write.payload : d.payload,
+                                                 write.sender_facilitator});
   if (!inserted) return err<DeliveryOutcome>(inserted.error());
   if (write.group_state) {
     if (auto r = put_group_state(d.room, *write.group_state); !r) return err<DeliveryOutcome>(r.error());
@@ -545,7 +561,7 @@ StoreResult<void> SqliteStore::erase_payloads(const RoomId& room, const std::vec
 
 StoreResult<std::vector<StoredEnvelope>> SqliteStore::envelopes(const RoomId& room, Seq after, std::size_t limit) {
   auto st = db_.prepare(
-      "SELECT seq, kind, sender, envelope_id, epoch, timestamp_ms, payload FROM envelopes "
+      "SELECT seq, kind, sender, envelope_id, epoch, timestamp_ms, payload, sender_facilitator FROM envelopes "
       "WHERE room_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3");
   if (!st) return err<std::vector<StoredEnvelope>>(st.error());
   Binder b{*st};

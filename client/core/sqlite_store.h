@@ -22,7 +22,7 @@
 namespace hearth::client {
 
 /// The schema version this code writes (the number of migrations).
-inline constexpr std::int64_t kProfileSchemaVersion = 8;
+inline constexpr std::int64_t kProfileSchemaVersion = 9;
 /// The database file inside a profile directory.
 inline constexpr const char* kProfileDbName = "profile.db";
 

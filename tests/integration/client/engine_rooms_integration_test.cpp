@@ -342,6 +342,38 @@ TEST_CASE("integration: a leave goes through while the member who would carry it
   CHECK(alice.seen.count_events<DecryptionFailed>() == 0);
 }
 
+TEST_CASE("integration: a rebuilt conversation judges settings by the roles of their own epoch",
+          "[integration][client][mls]") {
+  World w(3);
+  auto& alice = w.clients[0];
+  auto& bob = w.clients[1];
+  auto& carol = w.clients[2];
+  REQUIRE(await(alice->send(w.room, ContentRoomSettings{"Circle", "", "", 0, 0, 0})));
+  REQUIRE(await(bob->send(w.room, ContentRoomSettings{"Bob's room", "", "", 0, 0, 0})));  // no facilitator yet
+  REQUIRE(collect(*carol, carol.seen, [](const Seen& s) { return s.count_events<MessageRefused>() >= 1; }));
+  // Then the roles turn round: Bob facilitates, Alice no longer does.
+  auto promoted = await(alice->set_role(w.room, "bob", wire::Role::Facilitator));
+  INFO(why(promoted));
+  REQUIRE(promoted);
+  REQUIRE(collect(*bob, bob.seen, [](const Seen& s) { return s.count_events<RosterChanged>() >= 1; }));
+  auto demoted = await(bob->set_role(w.room, "alice", wire::Role::Member));
+  INFO(why(demoted));
+  REQUIRE(demoted);
+  REQUIRE(collect(*carol, carol.seen, [](const Seen& s) { return s.count_events<RosterChanged>() >= 2; }));
+  auto live = await(carol->conversation(w.room));
+  REQUIRE(live);
+  CHECK(live->settings.settings.name == "Circle");
+  // Carol restarts: her conversation is rebuilt from the stored history,
+  // and each settings message is judged as it was when it arrived.
+  carol.close();
+  carol.open();
+  REQUIRE(await(carol->start()));
+  auto rebuilt = await(carol->conversation(w.room));
+  REQUIRE(rebuilt);
+  CHECK(rebuilt->settings.settings.name == "Circle");
+  CHECK(rebuilt->settings.set_by == alice->profile().get().value()->account);
+}
+
 TEST_CASE("integration: the agreement gates the conversation, redactions and disappearing texts leave every device",
           "[integration][client][mls]") {
   World w(3);

@@ -478,6 +478,38 @@ TEMPLATE_TEST_CASE("local store: a room's group state is replaced and removed wh
   CHECK(s->group_state(room(2)).value() == to_bytes("another room"));
 }
 
+TEMPLATE_TEST_CASE("local store: a message keeps its sender's role, and every kind reads back as itself",
+                   "[client][store]", MemoryFactory, SqliteFactory) {
+  TestType f;
+  auto s = f.make();
+  auto delivered = [&](std::uint64_t seq, wire::EnvelopeKind kind, std::optional<bool> facilitator) {
+    wire::Deliver d;
+    d.room = room(1);
+    d.seq = Seq{seq};
+    d.kind = kind;
+    d.sender = AccountId{Bytes(16, 3)};
+    d.envelope_id = EnvelopeId{Bytes(16, static_cast<std::uint8_t>(seq))};
+    const RoomRecord after{room(1), Epoch{1}, wire::Role::Member, RoomStatus::Active, Seq{}};
+    REQUIRE(s->store_delivery(d, after, DeliveryWrite{Bytes{}, std::nullopt, facilitator}));
+  };
+  delivered(1, wire::EnvelopeKind::Application, true);
+  delivered(2, wire::EnvelopeKind::Application, false);
+  delivered(3, wire::EnvelopeKind::Handshake, std::nullopt);
+  delivered(4, wire::EnvelopeKind::Welcome, std::nullopt);
+  delivered(5, wire::EnvelopeKind::Reset, std::nullopt);
+  delivered(6, wire::EnvelopeKind::Report, std::nullopt);
+  auto all = s->envelopes(room(1), Seq{0}, 10);
+  REQUIRE(all);
+  REQUIRE(all->size() == 6);
+  CHECK((*all)[0].sender_facilitator == std::optional<bool>{true});
+  CHECK((*all)[1].sender_facilitator == std::optional<bool>{false});
+  CHECK_FALSE((*all)[2].sender_facilitator);
+  const std::vector<wire::EnvelopeKind> kinds{wire::EnvelopeKind::Application, wire::EnvelopeKind::Application,
+                                              wire::EnvelopeKind::Handshake,   wire::EnvelopeKind::Welcome,
+                                              wire::EnvelopeKind::Reset,       wire::EnvelopeKind::Report};
+  for (std::size_t i = 0; i < kinds.size(); ++i) CHECK((*all)[i].kind == kinds[i]);
+}
+
 TEMPLATE_TEST_CASE("local store: our change on its way is kept per room until removed", "[client][store]",
                    MemoryFactory, SqliteFactory) {
   TestType f;
