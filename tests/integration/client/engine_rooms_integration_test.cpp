@@ -558,3 +558,22 @@ TEST_CASE("integration: a corrupted commit the relay accepted is reported, and a
   CHECK(bob.seen.count_events<DecryptionFailed>() == 1);  // the broken commit, nothing else
   CHECK(carol.seen.count_events<DecryptionFailed>() == 1);
 }
+
+TEST_CASE("integration: a reset of a room larger than the relay's KeyPackage burst waits for its rate",
+          "[integration][client][mls][slow]") {
+  // 22 members: the reset fetches 21 KeyPackages right after the 21 the
+  // adds took, past the relay's burst of 20 (then one a second).
+  std::vector<std::string> handles;
+  for (int i = 0; i < 22; ++i) handles.push_back("member" + std::to_string(i));
+  World w(22, handles);
+  auto& facilitator = w.clients[0];
+  auto reset = await(facilitator->reset_room(w.room), std::chrono::seconds(120));
+  INFO(why(reset));
+  REQUIRE(reset);
+  const auto code = safety_code(facilitator, w.room);
+  for (std::size_t i = 1; i < w.clients.size(); ++i) {
+    auto& c = w.clients[i];
+    REQUIRE(collect(*c, c.seen, [](const Seen& s) { return s.count_events<RoomReset>() >= 1; }));
+    CHECK(safety_code(c, w.room) == code);
+  }
+}
