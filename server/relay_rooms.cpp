@@ -203,6 +203,7 @@ void Relay::on_submit_bundle(Session& s, std::uint64_t rid, wire::SubmitBundle&&
     ++counters_.handshakes_refused;
     reply_error(s, rid, why.code, why.reason, m.room);
   };
+  if (auto shared = share_welcomes(m.welcomes); !shared) return refuse(shared.error());
   auto plan = plan_commit(*view, m.handshake, *submitter, m.welcomes, identity_lookup(), now_s());
   if (!plan) return refuse(plan.error());
   for (const auto& [account, ref] : plan->joiners) {
@@ -414,6 +415,7 @@ void Relay::on_reset_room(Session& s, std::uint64_t rid, wire::ResetRoom&& m) {
   };
   if (auto may = require_facilitator(room->state, *submitter, "resets a room"); !may) return refuse(may.error());
   // A room without a view (older relay, damaged) is what a reset repairs.
+  if (auto shared = share_welcomes(m.welcomes); !shared) return refuse(shared.error());
   const Bytes current = room->view ? room->view->context().group_id : room->state.id.v;
   auto plan = plan_reset(room->state.id, current, m.group_info, m.handshake, *submitter, m.welcomes,
                          identity_lookup(), now_s());

@@ -21,6 +21,19 @@ namespace {
 
 std::uint64_t seconds(std::int64_t ms) { return static_cast<std::uint64_t>(std::max<std::int64_t>(ms, 0) / 1000); }
 
+/// The bundle's Welcomes: each joiner's, the data once when they share it
+/// (one commit's joiners do; the relay fills in the copies).
+std::vector<wire::WelcomeFor> bundle_welcomes(const RoomCommit& commit) {
+  std::vector<wire::WelcomeFor> out;
+  const Bytes* previous = nullptr;
+  for (const auto& w : commit.welcomes) {
+    const bool same = previous != nullptr && *previous == w.welcome;
+    out.push_back(wire::WelcomeFor{w.account, same ? Bytes{} : w.welcome});
+    previous = &w.welcome;
+  }
+  return out;
+}
+
 ClientError mls_error(const char* what, mls::Error e) {
   const auto code = e == mls::Error::PolicyViolation  ? ClientCode::NotAllowed
                     : e == mls::Error::InvalidProposal ? ClientCode::InvalidArgument
@@ -217,8 +230,7 @@ asio::awaitable<ClientResult<Seq>> Engine::Impl::submit_commit(RoomId room, Buil
     const EnvelopeId id{crypto::random_bytes(wire::kEnvelopeIdSize)};
     if (auto kept = keep_pending(room, id, commit->next); !kept) co_return fail(kept.error());
     own_commits_.insert_or_assign(room, OwnCommit{group, epoch, commit, id});
-    std::vector<wire::WelcomeFor> welcomes;
-    for (const auto& w : commit->welcomes) welcomes.push_back(wire::WelcomeFor{w.account, w.welcome});
+    auto welcomes = bundle_welcomes(*commit);
     wire::Message bundle = wire::SubmitBundle{room, Epoch{epoch}, id, commit->commit, std::move(welcomes), commit->roster};
     auto answer = co_await request(std::move(bundle));
     auto ok = expect<wire::BundleOk>(std::move(answer), "BundleOk");
@@ -609,8 +621,7 @@ asio::awaitable<ClientResult<Seq>> Engine::Impl::reset_room(RoomId room) {
   const EnvelopeId id{crypto::random_bytes(wire::kEnvelopeIdSize)};
   if (auto kept = keep_pending(room, id, commit->next); !kept) co_return fail(kept.error());
   own_resets_.insert_or_assign(room, OwnCommit{group, 0, commit, id});
-  std::vector<wire::WelcomeFor> welcomes;
-  for (const auto& w : commit->welcomes) welcomes.push_back(wire::WelcomeFor{w.account, w.welcome});
+  auto welcomes = bundle_welcomes(*commit);
   wire::Message reset = wire::ResetRoom{room, id, fresh->group_info(), commit->commit, std::move(welcomes)};
   auto result = co_await request(std::move(reset));
   auto ok = expect<wire::BundleOk>(std::move(result), "BundleOk");

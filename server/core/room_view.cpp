@@ -85,6 +85,22 @@ Result<mls::PublicGroup, Rejection> open_group_view(BytesView group_info, const 
   return std::move(*view);
 }
 
+Result<void, Rejection> share_welcomes(std::vector<wire::WelcomeFor>& welcomes) {
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < welcomes.size(); ++i) {
+    if (welcomes[i].data.empty()) {
+      if (i == 0) return fail(invalid("the first Welcome has no data to share"));
+      total += welcomes[i - 1].data.size();
+      if (total > kMaxWelcomeBytes) return fail(invalid("the Welcomes are too large"));
+      welcomes[i].data = welcomes[i - 1].data;
+    } else {
+      total += welcomes[i].data.size();
+      if (total > kMaxWelcomeBytes) return fail(invalid("the Welcomes are too large"));
+    }
+  }
+  return {};
+}
+
 Result<CommitPlan, Rejection> plan_commit(const mls::PublicGroup& view, BytesView handshake, const AccountId& submitter,
                                           const std::vector<wire::WelcomeFor>& welcomes,
                                           const IdentityLookup& identity_of, std::uint64_t now_s) {

@@ -48,6 +48,16 @@ using IdentityLookup = std::function<std::optional<Bytes>(const AccountId&)>;
 [[nodiscard]] Result<mls::PublicGroup, Rejection> open_group_view(BytesView group_info, const AccountId& creator,
                                                                   BytesView creator_key, std::uint64_t now_s);
 
+/// Most bytes the Welcomes of one bundle may come to once shared copies are
+/// spelled out (a 1,000-member room's Welcome is some 250 KiB, sent once).
+inline constexpr std::size_t kMaxWelcomeBytes = 32u << 20;
+
+/// A bundle names each joiner's Welcome; one commit's joiners share one
+/// Welcome, so a Welcome with empty data is the one before it again (the
+/// frame carries it once). Fills those in; InvalidArgument when the first
+/// is empty or the total would pass kMaxWelcomeBytes.
+[[nodiscard]] Result<void, Rejection> share_welcomes(std::vector<wire::WelcomeFor>& welcomes);
+
 /// A commit the relay will accept, and what it does.
 struct CommitPlan {
   mls::PublicGroup next;

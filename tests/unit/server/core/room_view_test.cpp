@@ -484,3 +484,27 @@ TEST_CASE("room view: a reset opens a fresh group of the submitter and plans its
   CHECK(refused(room.view.context().group_id, info_of(group), Bytes{1, 2}, alice.account).code ==
         wire::ErrorCode::InvalidArgument);
 }
+
+TEST_CASE("room view: joiners of one commit share its Welcome, sent once, within kMaxWelcomeBytes", "[server][view]") {
+  const AccountId a{Bytes(16, 1)};
+  const AccountId b{Bytes(16, 2)};
+  const AccountId c{Bytes(16, 3)};
+  std::vector<wire::WelcomeFor> welcomes{{a, Bytes{1, 2, 3}}, {b, {}}, {c, Bytes{9}}, {a, {}}};
+  REQUIRE(share_welcomes(welcomes));
+  CHECK(welcomes[1].data == Bytes{1, 2, 3});
+  CHECK(welcomes[2].data == Bytes{9});
+  CHECK(welcomes[3].data == Bytes{9});
+  std::vector<wire::WelcomeFor> none;
+  CHECK(share_welcomes(none));
+
+  std::vector<wire::WelcomeFor> headless{{a, {}}, {b, Bytes{1}}};
+  auto first = share_welcomes(headless);
+  REQUIRE_FALSE(first);
+  CHECK(first.error().code == wire::ErrorCode::InvalidArgument);
+  // A small frame must not turn into a huge bundle: the copies count.
+  std::vector<wire::WelcomeFor> huge{{a, Bytes(kMaxWelcomeBytes / 2 + 1, 0x5a)}, {b, {}}};
+  auto big = share_welcomes(huge);
+  REQUIRE_FALSE(big);
+  CHECK(big.error().reason.find("too large") != std::string::npos);
+  CHECK(huge[1].data.empty());  // refused before the copy
+}
