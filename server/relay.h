@@ -105,6 +105,10 @@ class Relay final : public Hub {
   void reply(Session& s, std::uint64_t request_id, wire::Message body);
   void reply_error(Session& s, std::uint64_t request_id, wire::ErrorCode code, std::string message,
                    std::optional<RoomId> room = std::nullopt);
+  /// reply_error with a refusal's code and reason, for one room.
+  void reply_rejection(Session& s, std::uint64_t request_id, const Rejection& why, const RoomId& room) {
+    reply_error(s, request_id, why.code, why.reason, room);
+  }
   void protocol_violation(Session& s, std::uint64_t request_id, std::string message);
   void auth_failed(Session& s, std::uint64_t request_id);
   [[nodiscard]] const AccountId* require_login(Session& s, std::uint64_t request_id);
@@ -130,11 +134,17 @@ class Relay final : public Hub {
   void on_reset_room(Session& s, std::uint64_t rid, wire::ResetRoom&& m);
   void on_report_change(Session& s, std::uint64_t rid, wire::ReportChange&& m);
   void on_set_room_lifetime(Session& s, std::uint64_t rid, const wire::SetRoomLifetime& m);
-  /// Answers a retried request from the record of the first (once what it
-  /// wrote is on disk), or an envelope id used for something else
-  /// (DuplicateId). True when it answered; false for a new request.
-  bool answered_before(Session& s, std::uint64_t rid, const AccountId& sender, const EnvelopeId& id, std::int64_t row,
-                       wire::EnvelopeKind kind, const std::function<wire::Message(const IdRecord&)>& answer);
+  /// The start of a request that stores an envelope under a client's id:
+  /// the logged-in sender and the room, or nullopt once it is answered (not
+  /// logged in, no such room, a retry answered from the record of the first
+  /// once what that wrote is on disk, an id used for something else).
+  struct EnvelopeRequest {
+    const AccountId* sender;
+    Room* room;
+  };
+  [[nodiscard]] std::optional<EnvelopeRequest> begin_envelope_request(
+      Session& s, std::uint64_t rid, const RoomId& room, const EnvelopeId& id, wire::EnvelopeKind kind,
+      const std::function<wire::Message(const IdRecord&)>& answer);
   /// The room, or an UnknownRoom answer.
   [[nodiscard]] Room* require_room(Session& s, std::uint64_t rid, const RoomId& id);
   /// Stores the envelopes, the room's members and view (when given) in one

@@ -72,7 +72,7 @@ void Relay::on_create_room(Session& s, std::uint64_t rid, wire::CreateRoom&& m) 
   auto view = open_room_view(m.room, m.group_info, *account, creator->identity_key, now_s());
   if (!view) {
     ++counters_.handshakes_refused;
-    reply_error(s, rid, view.error().code, view.error().reason, m.room);
+    reply_rejection(s, rid, view.error(), m.room);
     return;
   }
   Room& room = rooms_.add(new_room(m.room, rooms_.next_row(), *account, m.lifetime_ms), Seq{0}, Epoch{0});
@@ -91,15 +91,14 @@ void Relay::on_create_room(Session& s, std::uint64_t rid, wire::CreateRoom&& m) 
 }
 
 void Relay::on_send_envelope(Session& s, std::uint64_t rid, wire::SendEnvelope&& m) {
-  const AccountId* sender = require_login(s, rid);
-  if (sender == nullptr) return;
-  Room* room = require_room(s, rid, m.room);
-  if (room == nullptr) return;
-  const auto row = room->state.row;
   auto send_ok = [id = m.room](const IdRecord& rec) -> wire::Message { return wire::SendOk{id, rec.seq}; };
-  if (answered_before(s, rid, *sender, m.envelope_id, row, EnvelopeKind::Application, send_ok)) return;
+  auto request = begin_envelope_request(s, rid, m.room, m.envelope_id, EnvelopeKind::Application, send_ok);
+  if (!request) return;
+  const AccountId* sender = request->sender;
+  Room* room = request->room;
+  const auto row = room->state.row;
   if (auto member = require_member(room->state, *sender); !member) {
-    reply_error(s, rid, member.error().code, member.error().reason, m.room);
+    reply_rejection(s, rid, member.error(), m.room);
     return;
   }
   const mls::PublicGroup* view = require_view(s, rid, *room);
@@ -107,12 +106,12 @@ void Relay::on_send_envelope(Session& s, std::uint64_t rid, wire::SendEnvelope&&
   // Only the outer MLS header is read: the relay holds no key to open it.
   auto mls_epoch = check_application_message(view->context().group_id, m.epoch, m.payload);
   if (!mls_epoch) {
-    reply_error(s, rid, mls_epoch.error().code, mls_epoch.error().reason, m.room);
+    reply_rejection(s, rid, mls_epoch.error(), m.room);
     return;
   }
   auto seq = plan_send(room->state, *sender, *mls_epoch);
   if (!seq) {
-    reply_error(s, rid, seq.error().code, seq.error().reason, m.room);
+    reply_rejection(s, rid, seq.error(), m.room);
     return;
   }
   room->state.head = *seq;
@@ -144,12 +143,12 @@ void Relay::submit_proposal(Session& s, std::uint64_t rid, Room& room, const Acc
   auto next = plan_proposal(*room.view, m.handshake, submitter, identity_lookup(), now_s());
   if (!next) {
     ++counters_.handshakes_refused;
-    reply_error(s, rid, next.error().code, next.error().reason, m.room);
+    reply_rejection(s, rid, next.error(), m.room);
     return;
   }
   const auto seq = plan_send(room.state, submitter, room.state.epoch);
   if (!seq) {
-    reply_error(s, rid, seq.error().code, seq.error().reason, m.room);
+    reply_rejection(s, rid, seq.error(), m.room);
     return;
   }
   const auto row = room.state.row;
@@ -180,15 +179,14 @@ void Relay::submit_proposal(Session& s, std::uint64_t rid, Room& room, const Acc
 }
 
 void Relay::on_submit_bundle(Session& s, std::uint64_t rid, wire::SubmitBundle&& m) {
-  const AccountId* submitter = require_login(s, rid);
-  if (submitter == nullptr) return;
-  Room* room = require_room(s, rid, m.room);
-  if (room == nullptr) return;
-  const auto row = room->state.row;
   auto bundle_ok = [](const IdRecord& rec) -> wire::Message { return wire::BundleOk{rec.seq, rec.epoch_after()}; };
-  if (answered_before(s, rid, *submitter, m.envelope_id, row, EnvelopeKind::Handshake, bundle_ok)) return;
+  auto request = begin_envelope_request(s, rid, m.room, m.envelope_id, EnvelopeKind::Handshake, bundle_ok);
+  if (!request) return;
+  const AccountId* submitter = request->sender;
+  Room* room = request->room;
+  const auto row = room->state.row;
   if (auto member = require_member(room->state, *submitter); !member) {
-    reply_error(s, rid, member.error().code, member.error().reason, m.room);
+    reply_rejection(s, rid, member.error(), m.room);
     return;
   }
   mls::PublicGroup* view = require_view(s, rid, *room);
@@ -201,7 +199,7 @@ void Relay::on_submit_bundle(Session& s, std::uint64_t rid, wire::SubmitBundle&&
   // is derived from it; the client's roster_changes claim is not read.
   auto refuse = [&](const Rejection& why) {
     ++counters_.handshakes_refused;
-    reply_error(s, rid, why.code, why.reason, m.room);
+    reply_rejection(s, rid, why, m.room);
   };
   if (auto shared = share_welcomes(m.welcomes); !shared) return refuse(shared.error());
   auto plan = plan_commit(*view, m.handshake, *submitter, m.welcomes, identity_lookup(), now_s());
@@ -302,7 +300,7 @@ void Relay::on_close_room(Session& s, std::uint64_t rid, const wire::CloseRoom& 
   Room* room = require_room(s, rid, m.room);
   if (room == nullptr) return;
   if (auto may = require_facilitator(room->state, *account, "closes a room"); !may) {
-    reply_error(s, rid, may.error().code, may.error().reason, m.room);
+    reply_rejection(s, rid, may.error(), m.room);
     return;
   }
   const auto row = room->state.row;
@@ -335,7 +333,7 @@ void Relay::on_get_roster(Session& s, std::uint64_t rid, const wire::GetRoster& 
   Room* room = require_room(s, rid, m.room);
   if (room == nullptr) return;
   if (auto member = require_member(room->state, *account); !member) {
-    reply_error(s, rid, member.error().code, member.error().reason, m.room);
+    reply_rejection(s, rid, member.error(), m.room);
     return;
   }
   wire::Roster roster{room->state.id, room->state.epoch, {}};
@@ -347,19 +345,23 @@ void Relay::on_get_roster(Session& s, std::uint64_t rid, const wire::GetRoster& 
   after_commits(s, [this, rid, roster = std::move(roster)](Session& self) { reply(self, rid, roster); });
 }
 
-bool Relay::answered_before(Session& s, std::uint64_t rid, const AccountId& sender, const EnvelopeId& id,
-                            std::int64_t row, EnvelopeKind kind,
-                            const std::function<wire::Message(const IdRecord&)>& answer) {
-  switch (ids_.decide(sender, id, row, kind)) {
+std::optional<Relay::EnvelopeRequest> Relay::begin_envelope_request(
+    Session& s, std::uint64_t rid, const RoomId& room_id, const EnvelopeId& id, EnvelopeKind kind,
+    const std::function<wire::Message(const IdRecord&)>& answer) {
+  const AccountId* sender = require_login(s, rid);
+  if (sender == nullptr) return std::nullopt;
+  Room* room = require_room(s, rid, room_id);
+  if (room == nullptr) return std::nullopt;
+  switch (ids_.decide(*sender, id, room->state.row, kind)) {
     case IdDecision::Replay:
-      after_commits(s, [this, rid, msg = answer(*ids_.find(sender, id))](Session& self) { reply(self, rid, msg); });
-      return true;
+      after_commits(s, [this, rid, msg = answer(*ids_.find(*sender, id))](Session& self) { reply(self, rid, msg); });
+      return std::nullopt;
     case IdDecision::Conflict:
       reply_error(s, rid, ErrorCode::DuplicateId, "the envelope id was used for something else");
-      return true;
-    case IdDecision::New: return false;
+      return std::nullopt;
+    case IdDecision::New: break;
   }
-  return false;
+  return EnvelopeRequest{sender, room};
 }
 
 Room* Relay::require_room(Session& s, std::uint64_t rid, const RoomId& id) {
@@ -401,17 +403,16 @@ void Relay::store_and_deliver(Session& s, std::uint64_t rid, Room& room,
 }
 
 void Relay::on_reset_room(Session& s, std::uint64_t rid, wire::ResetRoom&& m) {
-  const AccountId* submitter = require_login(s, rid);
-  if (submitter == nullptr) return;
-  Room* room = require_room(s, rid, m.room);
-  if (room == nullptr) return;
-  const auto row = room->state.row;
   // A reset's record holds the new group's epoch.
   auto reset_ok = [](const IdRecord& rec) -> wire::Message { return wire::BundleOk{rec.seq, rec.epoch}; };
-  if (answered_before(s, rid, *submitter, m.envelope_id, row, EnvelopeKind::Reset, reset_ok)) return;
+  auto request = begin_envelope_request(s, rid, m.room, m.envelope_id, EnvelopeKind::Reset, reset_ok);
+  if (!request) return;
+  const AccountId* submitter = request->sender;
+  Room* room = request->room;
+  const auto row = room->state.row;
   auto refuse = [&](const Rejection& why) {
     ++counters_.handshakes_refused;
-    reply_error(s, rid, why.code, why.reason, m.room);
+    reply_rejection(s, rid, why, m.room);
   };
   if (auto may = require_facilitator(room->state, *submitter, "resets a room"); !may) return refuse(may.error());
   // A room without a view (older relay, damaged) is what a reset repairs.
@@ -450,15 +451,14 @@ void Relay::on_reset_room(Session& s, std::uint64_t rid, wire::ResetRoom&& m) {
 }
 
 void Relay::on_report_change(Session& s, std::uint64_t rid, wire::ReportChange&& m) {
-  const AccountId* reporter = require_login(s, rid);
-  if (reporter == nullptr) return;
-  Room* room = require_room(s, rid, m.room);
-  if (room == nullptr) return;
-  const auto row = room->state.row;
   auto send_ok = [id = m.room](const IdRecord& rec) -> wire::Message { return wire::SendOk{id, rec.seq}; };
-  if (answered_before(s, rid, *reporter, m.envelope_id, row, EnvelopeKind::Report, send_ok)) return;
+  auto request = begin_envelope_request(s, rid, m.room, m.envelope_id, EnvelopeKind::Report, send_ok);
+  if (!request) return;
+  const AccountId* reporter = request->sender;
+  Room* room = request->room;
+  const auto row = room->state.row;
   if (auto member = require_member(room->state, *reporter); !member) {
-    reply_error(s, rid, member.error().code, member.error().reason, m.room);
+    reply_rejection(s, rid, member.error(), m.room);
     return;
   }
   if (m.commit_seq.v == 0 || m.commit_seq > room->last_commit_seq) {
@@ -489,7 +489,7 @@ void Relay::on_set_room_lifetime(Session& s, std::uint64_t rid, const wire::SetR
   Room* room = require_room(s, rid, m.room);
   if (room == nullptr) return;
   if (auto may = require_facilitator(room->state, *account, "sets how long the relay keeps a room"); !may) {
-    reply_error(s, rid, may.error().code, may.error().reason, m.room);
+    reply_rejection(s, rid, may.error(), m.room);
     return;
   }
   room->state.lifetime_ms = m.lifetime_ms;

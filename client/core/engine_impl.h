@@ -147,6 +147,9 @@ class Engine::Impl {
   /// A fresh group for the room with its members (the relay's roster, each
   /// with a KeyPackage fetched now) and roles, sent as one ResetRoom.
   asio::awaitable<ClientResult<Seq>> reset_room(RoomId room);
+  /// Goes on from `next`, a change of ours the relay accepted: stored,
+  /// recorded in the room, held. False (and a store event) when it could not be stored.
+  bool adopt(const RoomId& room, RoomGroup&& next);
   /// Adopts our reset the relay accepted, unless its echo did already.
   void adopt_own_reset(const RoomId& room, Seq seq);
   /// Tells the room we could not apply the change at `commit_seq`.
@@ -167,6 +170,11 @@ class Engine::Impl {
   void own_commit_adopted(const RoomId& room);
   /// Counts a sent message toward the next key refresh.
   void note_sent(const RoomId& room);
+  /// Runs a change of ours nobody waits for; its failure (but going
+  /// offline or stopping) is an ErrorEvent "<failed>: why", an exception one
+  /// with `crashed`. `done` runs first, whatever the outcome.
+  void in_background(asio::awaitable<ClientResult<Seq>> change, std::string failed, std::string crashed,
+                     std::function<void()> done = {});
   /// Refreshes our keys in `room` if its record says it is due.
   void refresh_if_due(const RoomId& room, KeyRefresh record);
   /// refresh_if_due for every active room (after sync, then hourly).
@@ -181,6 +189,8 @@ class Engine::Impl {
   /// Stores `next` as our change on its way (before it leaves).
   ClientResult<void> keep_pending(const RoomId& room, const EnvelopeId& id, const RoomGroup& next);
   void drop_pending(const RoomId& room);
+  /// The effects of our own change's echo: go on from `next`, tell `event`.
+  GroupEffects own_echo(RoomGroup&& next, Event event);
   /// The echo of our change that this run of the engine did not send or
   /// lost track of: adopted from the stored pending change, if it is that one.
   GroupEffects adopt_stored_change(const wire::Deliver& d);

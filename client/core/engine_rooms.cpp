@@ -132,24 +132,29 @@ void Engine::Impl::adopt_own_commit(const RoomId& room, Seq seq) {
   auto g = group_of(room);
   // Adopted already, or someone else's commit won (or a reset).
   if (!g || (*g)->epoch() != pending.epoch || (*g)->group_id() != pending.group) return;
-  auto saved = pending.commit->next.save();
+  const auto epoch = pending.commit->next.epoch();
+  if (!adopt(room, std::move(pending.commit->next))) return;
+  emit(RosterChanged{room, seq, profile_->account, pending.commit->roster, epoch});
+}
+
+bool Engine::Impl::adopt(const RoomId& room, RoomGroup&& next) {
+  auto saved = next.save();
   auto w = store_->put_group_state(room, saved);
   wipe_bytes(saved);
   if (!w) {
     store_failed(w.error(), "cannot store a room's group state");
-    return;
+    return false;
   }
-  RoomGroup& next = pending.commit->next;
   if (auto r = store_->room(room); r && *r) {
     RoomRecord rec = **r;
     rec.epoch = Epoch{next.epoch()};
     rec.role = own_role(next);
+    rec.status = RoomStatus::Active;
     if (auto pr = store_->put_room(rec); !pr) store_failed(pr.error(), "cannot store a room");
   }
-  const auto epoch = next.epoch();
   groups_.insert_or_assign(room, std::move(next));
   own_commit_adopted(room);
-  emit(RosterChanged{room, seq, profile_->account, pending.commit->roster, epoch});
+  return true;
 }
 
 void Engine::Impl::own_commit_adopted(const RoomId& room) {
@@ -176,13 +181,21 @@ void Engine::Impl::refresh_if_due(const RoomId& room, KeyRefresh record) {
     return;
   }
   refreshing_.insert(room);
-  asio::co_spawn(io_, refresh_keys(room), [this, room](std::exception_ptr e, ClientResult<Seq> r) {
-    refreshing_.erase(room);
-    if (e) return emit(ErrorEvent{ClientError{ClientCode::Protocol, "a key refresh failed unexpectedly"}});
-    if (!r && r.error().code != ClientCode::Disconnected && r.error().code != ClientCode::Stopped) {
-      emit(ErrorEvent{ClientError{r.error().code, "could not refresh our keys: " + r.error().describe(), r.error().relay}});
-    }
-  });
+  in_background(refresh_keys(room), "could not refresh our keys", "a key refresh failed unexpectedly",
+                [this, room] { refreshing_.erase(room); });
+}
+
+void Engine::Impl::in_background(asio::awaitable<ClientResult<Seq>> change, std::string failed, std::string crashed,
+                                 std::function<void()> done) {
+  asio::co_spawn(io_, std::move(change),
+                 [this, failed = std::move(failed), crashed = std::move(crashed), done = std::move(done)](
+                     std::exception_ptr e, ClientResult<Seq> r) {
+                   if (done) done();
+                   if (e) return emit(ErrorEvent{ClientError{ClientCode::Protocol, crashed}});
+                   if (!r && r.error().code != ClientCode::Disconnected && r.error().code != ClientCode::Stopped) {
+                     emit(ErrorEvent{ClientError{r.error().code, failed + ": " + r.error().describe(), r.error().relay}});
+                   }
+                 });
 }
 
 void Engine::Impl::check_key_refreshes() {
@@ -436,33 +449,29 @@ GroupEffects Engine::Impl::open_own(const wire::Deliver& d) {
     return fx;
   }
   if (d.kind != wire::EnvelopeKind::Handshake && d.kind != wire::EnvelopeKind::Reset) return fx;
-  const bool in_memory = d.kind == wire::EnvelopeKind::Reset
-                             ? own_resets_.contains(d.room) && own_resets_.at(d.room).envelope_id == d.envelope_id
-                             : own_commits_.contains(d.room) && own_commits_.at(d.room).envelope_id == d.envelope_id;
-  if (!in_memory) return adopt_stored_change(d);
-  if (d.kind == wire::EnvelopeKind::Reset) {
-    // Our reset's echo: adopt the new group here when the BundleOk is still on its way.
-    auto it = own_resets_.find(d.room);
-    auto pending = std::move(it->second);
-    own_resets_.erase(it);
-    RoomGroup& next = pending.commit->next;
-    fx.write.group_state = next.save();
-    fx.events.emplace_back(RoomReset{d.room, d.seq, d.sender, next.epoch()});
-    fx.group.emplace(std::move(next));
-    fx.own_commit = true;
-    own_commits_.erase(d.room);  // built on the old group: it can no longer land
-    return fx;
-  }
-  // Our own commit's echo: adopt it here when the BundleOk is still on its
-  // way. A commit adopted already: stored only.
-  auto it = own_commits_.find(d.room);
+  // Our commit's or reset's echo: adopt it here when the BundleOk is still
+  // on its way. One adopted already, or our leave proposal's: stored only.
+  const bool reset = d.kind == wire::EnvelopeKind::Reset;
+  auto& sent = reset ? own_resets_ : own_commits_;
+  auto it = sent.find(d.room);
+  if (it == sent.end() || it->second.envelope_id != d.envelope_id) return adopt_stored_change(d);
   auto pending = std::move(it->second);
-  own_commits_.erase(it);
+  sent.erase(it);
+  RoomGroup& next = pending.commit->next;
+  if (reset) {
+    own_commits_.erase(d.room);  // built on the old group: it can no longer land
+    return own_echo(std::move(next), RoomReset{d.room, d.seq, d.sender, next.epoch()});
+  }
   auto g = group_of(d.room);
   if (!g || (*g)->epoch() != pending.epoch || (*g)->group_id() != pending.group) return fx;
-  RoomGroup& next = pending.commit->next;
+  const RosterChanged changed{d.room, d.seq, d.sender, pending.commit->roster, next.epoch()};
+  return own_echo(std::move(next), changed);
+}
+
+GroupEffects Engine::Impl::own_echo(RoomGroup&& next, Event event) {
+  GroupEffects fx;
   fx.write.group_state = next.save();
-  fx.events.emplace_back(RosterChanged{d.room, d.seq, d.sender, pending.commit->roster, next.epoch()});
+  fx.events.push_back(std::move(event));
   fx.group.emplace(std::move(next));
   fx.own_commit = true;
   return fx;
@@ -495,15 +504,9 @@ GroupEffects Engine::Impl::adopt_stored_change(const wire::Deliver& d) {
   const bool continues = reset ? next->group_id() != (*g)->group_id()
                                : next->group_id() == (*g)->group_id() && next->epoch() == (*g)->epoch() + 1;
   if (!continues) return fx;
-  if (reset) {
-    fx.events.emplace_back(RoomReset{d.room, d.seq, d.sender, next->epoch()});
-  } else {
-    fx.events.emplace_back(RosterChanged{d.room, d.seq, d.sender, roster_between(**g, *next), next->epoch()});
-  }
-  fx.write.group_state = next->save();
-  fx.group.emplace(std::move(*next));
-  fx.own_commit = true;
-  return fx;
+  Event event = reset ? Event{RoomReset{d.room, d.seq, d.sender, next->epoch()}}
+                      : Event{RosterChanged{d.room, d.seq, d.sender, roster_between(**g, *next), next->epoch()}};
+  return own_echo(std::move(*next), std::move(event));
 }
 
 void Engine::Impl::finish_delivery(const wire::Deliver& d, GroupEffects& fx) {
@@ -643,23 +646,9 @@ void Engine::Impl::adopt_own_reset(const RoomId& room, Seq seq) {
   if (it == own_resets_.end()) return;  // its echo came first
   auto pending = std::move(it->second);
   own_resets_.erase(it);
-  RoomGroup& next = pending.commit->next;
-  auto saved = next.save();
-  auto w = store_->put_group_state(room, saved);
-  wipe_bytes(saved);
-  if (!w) return store_failed(w.error(), "cannot store the room's new group state");
-  auto r = store_->room(room);
-  if (r && *r) {
-    RoomRecord rec = **r;
-    rec.epoch = Epoch{next.epoch()};
-    rec.role = own_role(next);
-    rec.status = RoomStatus::Active;
-    if (auto pr = store_->put_room(rec); !pr) store_failed(pr.error(), "cannot store a room");
-  }
-  const auto epoch = next.epoch();
-  groups_.insert_or_assign(room, std::move(next));
+  const auto epoch = pending.commit->next.epoch();
+  if (!adopt(room, std::move(pending.commit->next))) return;
   own_commits_.erase(room);  // built on the old group: it can no longer land
-  own_commit_adopted(room);
   emit(RoomReset{room, seq, profile_->account, epoch});
   resend_outbox();
 }
@@ -680,14 +669,8 @@ void Engine::Impl::commit_leave_if_ours(const RoomId& room, const AccountId& lea
                                  [&](const RoomMember& m) { return m.account == profile_->account; });
   if (self == others.end()) return;
   const auto rank = static_cast<std::size_t>(self - others.begin());
-  asio::co_spawn(io_, carry_out_leave(room, (*g)->group_id(), (*g)->epoch(), leaver, kLeaveFallbackDelay * rank),
-                 [this](std::exception_ptr e, ClientResult<Seq> r) {
-                   if (e) return emit(ErrorEvent{ClientError{ClientCode::Protocol, "carrying out a member's leave failed unexpectedly"}});
-                   if (!r && r.error().code != ClientCode::Disconnected && r.error().code != ClientCode::Stopped) {
-                     emit(ErrorEvent{ClientError{r.error().code, "could not carry out a member's leave: " + r.error().describe(),
-                                                 r.error().relay}});
-                   }
-                 });
+  in_background(carry_out_leave(room, (*g)->group_id(), (*g)->epoch(), leaver, kLeaveFallbackDelay * rank),
+                "could not carry out a member's leave", "carrying out a member's leave failed unexpectedly");
 }
 
 asio::awaitable<ClientResult<Seq>> Engine::Impl::carry_out_leave(RoomId room, RoomId group, std::uint64_t epoch,
