@@ -16,7 +16,8 @@ constexpr std::size_t kRebuildPage = 1000;
 
 }  // namespace
 
-ClientResult<Engine::Impl::HeldConversation*> Engine::Impl::conversation_of(const RoomId& room) {
+ClientResult<Engine::Impl::HeldConversation*> Engine::Impl::conversation_of(const RoomId& room,
+                                                                           std::optional<Seq> arriving) {
   if (auto it = conversations_.find(room); it != conversations_.end()) return &it->second;
   HeldConversation held;
   std::optional<RoomGroup*> group;
@@ -27,6 +28,7 @@ ClientResult<Engine::Impl::HeldConversation*> Engine::Impl::conversation_of(cons
     if (!page) return fail(store_error(page.error(), "cannot read a room's history"));
     for (const auto& env : *page) {
       after = env.seq;
+      if (env.seq == arriving) continue;  // stored already, taken by the caller next
       if (env.kind != wire::EnvelopeKind::Application || env.payload.empty()) continue;
       auto content = decode_content(env.payload);
       if (!content) continue;  // reported when it arrived
@@ -67,7 +69,7 @@ std::optional<Refusal> Engine::Impl::take(const RoomId& room, HeldConversation& 
 }
 
 std::optional<Refusal> Engine::Impl::converse(const RoomId& room, const Incoming& in) {
-  auto held = conversation_of(room);
+  auto held = conversation_of(room, in.seq);
   if (!held) {
     emit(ErrorEvent{held.error()});
     return std::nullopt;

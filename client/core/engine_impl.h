@@ -207,7 +207,10 @@ class Engine::Impl {
     Conversation conversation;
     std::map<ContentId, std::vector<Seq>> text_seqs;  // an entry's envelopes holding text (it and its edits)
   };
-  ClientResult<HeldConversation*> conversation_of(const RoomId& room);
+  /// The room's held conversation, rebuilt from the stored history on
+  /// first use. `arriving`: the message the caller stored just now and
+  /// takes next, left out of the rebuild so it is not taken twice.
+  ClientResult<HeldConversation*> conversation_of(const RoomId& room, std::optional<Seq> arriving = std::nullopt);
   /// Applies `in`, erasing from the store what it redacts or what came too
   /// late; the refusal, if any. `live`: emit MessagesErased.
   std::optional<Refusal> take(const RoomId& room, HeldConversation& held, const Incoming& in, bool live);

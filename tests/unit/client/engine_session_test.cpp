@@ -255,6 +255,28 @@ TEST_CASE("engine session: redelivered envelopes reach the UI once", "[client][s
   e->stop();
 }
 
+TEST_CASE("engine session: the message that makes the engine load a conversation is taken once", "[client][session]") {
+  // The first message of a run is stored, then the conversation is rebuilt
+  // from the history (which holds it now), then the message is taken live.
+  Setup s;
+  s.relay.backlog = {s.app(1, "first of the run")};
+  auto e = s.engine();
+  REQUIRE(get(e->start()));
+  auto events = drain(*e, [](const auto& v) { return count<MessageReceived>(v) >= 1; });
+  auto more = drain(*e, [](const auto&) { return false; }, 300ms);
+  events.insert(events.end(), more.begin(), more.end());
+  CHECK(count<MessageReceived>(events) == 1);
+  CHECK(count<MessageRefused>(events) == 0);
+  auto view = get(e->conversation(kRoom));
+  REQUIRE(view);
+  CHECK(view->entries.size() == 1);
+  // Our own first send takes the same path: stored, then taken once.
+  REQUIRE(get(e->send_text(kRoom, "and ours")));
+  auto after = drain(*e, [](const auto&) { return false; }, 300ms);
+  CHECK(count<MessageRefused>(after) == 0);
+  e->stop();
+}
+
 TEST_CASE("engine session: a send whose answer was lost is re-sent with the same envelope id",
           "[client][session]") {
   Setup s;
